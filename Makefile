@@ -1,0 +1,114 @@
+# One-command set-up and checks. `make test` builds everything it needs (a
+# virtual environment from pinned requirements, the npm lint tools, the
+# Terraform CLI configuration) and runs every check offline.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON        ?= python3
+VENV          := .venv
+CHECKOV_VENV  := .venv-checkov
+BIN           := $(VENV)/bin
+TF_PLUGIN_DIR ?=
+COV_FLOOR     ?= 90
+
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.tfcli/terraformrc
+export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.tfcli/plugin-cache
+export TF_IN_AUTOMATION := 1
+export CHECKPOINT_DISABLE := 1
+
+TF_MODULES  := $(sort $(dir $(wildcard modules/*/main.tf)))
+TF_EXAMPLES := $(sort $(dir $(wildcard examples/*/main.tf)))
+TF_DIRS     := . $(TF_MODULES) $(TF_EXAMPLES)
+TF_TESTED   := . $(sort $(patsubst %/tests/,%/,$(dir $(wildcard modules/*/tests/*.tftest.hcl))))
+SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
+ASL_FILES   := $(wildcard asl/*.asl.json)
+
+.PHONY: help test demo bench lint ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+test: tools lint validate tf-test checkov pytest ## Every check and test, offline
+	@echo "make test: all checks passed"
+
+demo: $(VENV)/.installed .tfcli/terraformrc ## Apply the module into a local AWS emulator and run a backup cycle
+	$(BIN)/python -m demo
+
+bench: $(VENV)/.installed ## Print the benchmarks' figures
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
+
+# --- set-up ------------------------------------------------------------------
+
+tools: ## Check the tools that cannot come from the virtual environment
+	@command -v $(PYTHON) >/dev/null || { echo "missing: $(PYTHON) (3.11 or newer); install it from your distribution"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "$(PYTHON) is older than 3.11; set PYTHON=python3.11 or newer"; exit 1; }
+	@command -v terraform >/dev/null || { echo "missing: terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)"; exit 1; }
+	@command -v shellcheck >/dev/null || { echo "missing: shellcheck (apt-get install shellcheck, brew install shellcheck)"; exit 1; }
+	@command -v npm >/dev/null || { echo "missing: npm (Node.js 18 or newer) for asl-validator (apt-get install npm)"; exit 1; }
+
+$(VENV)/.installed: requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt -c constraints-checkov.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.tfcli/terraformrc: scripts/terraform-cli-config.sh
+	mkdir -p .tfcli/plugin-cache
+	scripts/terraform-cli-config.sh $@ $(TF_PLUGIN_DIR)
+
+# --- checks ------------------------------------------------------------------
+
+lint: ruff shellcheck fmt-check asl-lint ## ruff, shellcheck, terraform fmt, asl-validator
+
+ruff: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+shellcheck:
+	@echo "shellcheck: $(words $(SHELL_FILES)) scripts"
+	shellcheck --severity=style $(SHELL_FILES)
+
+fmt-check:
+	terraform fmt -check -recursive -diff
+
+asl-lint: node_modules/.installed
+	@test -n "$(ASL_FILES)" || { echo "no asl/*.asl.json found"; exit 1; }
+	node_modules/.bin/asl-validator --silent $(foreach f,$(ASL_FILES),--json-definition-path $(f)) && echo "asl-validator: $(ASL_FILES) valid"
+
+tf-init: .tfcli/terraformrc
+	@for d in $(TF_DIRS); do \
+	  echo "terraform init $$d"; \
+	  terraform -chdir=$$d init -backend=false -input=false -no-color >/dev/null || { terraform -chdir=$$d init -backend=false -input=false -no-color; exit 1; }; \
+	done
+
+validate: tf-init ## terraform validate of the root, every submodule and every example
+	@for d in $(TF_DIRS); do echo "terraform validate $$d"; terraform -chdir=$$d validate -no-color; done
+
+tf-test: tf-init ## terraform test (mock provider) of the root and every submodule with tests
+	@for d in $(TF_TESTED); do echo "terraform test $$d"; terraform -chdir=$$d test -no-color; done
+
+checkov: $(CHECKOV_VENV)/.installed ## checkov over the module: no failed check without an inline reason
+	$(CHECKOV_VENV)/bin/checkov -d . --framework terraform --skip-download --compact --quiet \
+	  --skip-path '.terraform' --skip-path 'node_modules' --skip-path '.venv'
+
+pytest: $(VENV)/.installed node_modules/.installed .tfcli/terraformrc ## Python tests with coverage of src/
+	@rc=0; $(BIN)/pytest --cov=src --cov-report=term --cov-fail-under=$(COV_FLOOR) || rc=$$?; \
+	if [[ $$rc -eq 5 ]]; then echo "pytest collected no tests: the suite is missing, which is a failure"; exit 1; fi; \
+	exit $$rc
+
+package: $(VENV)/.installed ## Rebuild the Lambda package from src/ (deterministic)
+	$(BIN)/python scripts/package_lambda.py
+
+clean: ## Remove everything the Makefile created
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .tfcli .pytest_cache .ruff_cache .coverage
+	find . -name .terraform -type d -prune -exec rm -rf {} +
+	find . -name .terraform.lock.hcl -delete

@@ -1,0 +1,111 @@
+provider "aws" {
+  region = var.region
+}
+
+variable "region" {
+  description = "Region to deploy into."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "dr_vault_arn" {
+  description = "Vault in another region or account that every recovery point is copied to (its access policy must allow this account)."
+  type        = string
+  default     = "arn:aws:backup:eu-central-1:111122223333:backup-vault:dr-copies"
+}
+
+variable "servicenow_endpoint" {
+  description = "ServiceNow Event Management inbound endpoint (an HTTPS subscription of the topic)."
+  type        = string
+  default     = "https://example.service-now.com/api/global/em/jsonv2"
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary your landing zone requires on every role, if any."
+  type        = string
+  default     = null
+}
+
+data "aws_caller_identity" "current" {}
+
+# A customer-managed key is what makes cross-account copies possible.
+resource "aws_kms_key" "backup" {
+  description         = "Recovery points of the app-consistent backups"
+  enable_key_rotation = true
+}
+
+module "app_consistent_backup" {
+  source = "../../"
+
+  name_prefix       = "acb-prod"
+  selection_tag_key = "backup-policy"
+  opt_out_tag_key   = "backup-opt-out"
+
+  schedules = {
+    # backup-policy = nightly
+    nightly = {
+      schedule_expression     = "cron(0 1 * * ? *)"
+      timezone                = "Europe/Paris"
+      retention_days          = 35
+      flexible_window_minutes = 30
+    }
+    # backup-policy = hourly-db: databases, short freeze, no backup without a freeze
+    hourly-db = {
+      schedule_expression = "rate(1 hour)"
+      retention_days      = 7
+      max_freeze_seconds  = 30
+      on_freeze_failure   = "fail"
+    }
+    # backup-policy = monthly: kept a year
+    monthly = {
+      schedule_expression = "cron(0 3 1 * ? *)"
+      retention_days      = 365
+      stopped_instances   = "skip"
+    }
+  }
+
+  max_freeze_seconds = 60
+  on_freeze_failure  = "crash-consistent"
+
+  vault = {
+    name        = "acb-prod"
+    kms_key_arn = aws_kms_key.backup.arn
+    lock = {
+      min_retention_days = 7
+      max_retention_days = 400
+    }
+  }
+
+  copy_destinations = [
+    { destination_vault_arn = var.dr_vault_arn, retention_days = 90 },
+  ]
+
+  notifications = {
+    subscriptions = {
+      servicenow = {
+        protocol               = "https"
+        endpoint               = var.servicenow_endpoint
+        raw_message_delivery   = true
+        endpoint_auto_confirms = true
+      }
+      on-call = {
+        protocol      = "email"
+        endpoint      = "backup-oncall@example.com"
+        filter_policy = jsonencode({ severity = ["1", "2"] })
+      }
+    }
+  }
+
+  discovery = {
+    memory_size           = 512
+    start_rate_per_second = 100
+  }
+
+  permissions_boundary_arn = var.permissions_boundary_arn
+  log_retention_days       = 400
+
+  tags = {
+    Owner   = "platform-team"
+    Account = data.aws_caller_identity.current.account_id
+  }
+}

@@ -1,0 +1,14 @@
+output "topic_arn" {
+  description = "ARN of the SNS topic failures (and clears) are published to."
+  value       = local.topic_arn
+}
+
+output "kms_key_arn" {
+  description = "ARN of the KMS key encrypting the topic (null for a brought topic whose key was not given): publishers need kms:GenerateDataKey on it."
+  value       = local.kms_key_arn
+}
+
+output "subscription_arns" {
+  description = "ARNs of the subscriptions created, by the names given in var.subscriptions."
+  value       = { for k, s in aws_sns_topic_subscription.this : k => s.arn }
+}

@@ -1,0 +1,95 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name this module creates."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen, so that every derived name (IAM role, KMS alias, vault) stays within AWS limits."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource this module creates."
+  type        = map(string)
+  default     = {}
+}
+
+variable "create_vault" {
+  description = "Create the backup vault. When false, vault_name names an existing vault in this account and region."
+  type        = bool
+  default     = true
+}
+
+variable "vault_name" {
+  description = "Name of the vault to create (default: name_prefix) or, with create_vault = false, of the existing vault to use."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.vault_name == null || can(regex("^[a-zA-Z0-9_-]{2,50}$", var.vault_name))
+    error_message = "vault_name must be 2-50 letters, digits, hyphens or underscores: that is what AWS Backup accepts for a vault name."
+  }
+
+  validation {
+    condition     = var.create_vault || var.vault_name != null
+    error_message = "vault_name is required when create_vault is false: the module has to know which existing vault to back up into."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a customer-managed KMS key that encrypts the vault's recovery points. Null creates a key (with rotation). Only used when the module creates the vault."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || !can(regex(":alias/aws/", var.kms_key_arn))
+    error_message = "kms_key_arn must not be an AWS managed key (alias/aws/...): its policy cannot be changed, so recovery points encrypted with it cannot be copied to another account. Bring a customer-managed key or leave it null to create one."
+  }
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID); AWS Backup does not accept key ids or aliases for vault encryption."
+  }
+}
+
+variable "vault_lock" {
+  description = "Optional AWS Backup Vault Lock. min/max bound the retention every recovery point must have; changeable_for_days null keeps governance mode (removable), a number starts the grace period after which the lock becomes compliance mode and can never be removed."
+  type = object({
+    min_retention_days  = number
+    max_retention_days  = optional(number)
+    changeable_for_days = optional(number)
+  })
+  default = null
+
+  validation {
+    condition     = var.vault_lock == null || try(var.vault_lock.min_retention_days >= 1 && var.vault_lock.min_retention_days <= 36500, false)
+    error_message = "vault_lock.min_retention_days must be between 1 and 36500 days (AWS Backup's range)."
+  }
+
+  validation {
+    condition     = var.vault_lock == null || try(var.vault_lock.max_retention_days == null || var.vault_lock.max_retention_days >= var.vault_lock.min_retention_days, false)
+    error_message = "vault_lock.max_retention_days must be at least min_retention_days: otherwise no recovery point could satisfy the lock."
+  }
+
+  validation {
+    condition     = var.vault_lock == null || try(var.vault_lock.changeable_for_days == null || var.vault_lock.changeable_for_days >= 3, false)
+    error_message = "vault_lock.changeable_for_days must be at least 3: AWS Backup requires a grace period of 3 days or more before a lock becomes immutable (compliance mode)."
+  }
+}
+
+variable "force_destroy" {
+  description = "Allow terraform destroy to delete the created vault even when it holds recovery points. Keep false outside test accounts."
+  type        = bool
+  default     = false
+}
+
+variable "permissions_boundary_arn" {
+  description = "ARN of an IAM permissions boundary attached to the AWS Backup service role this module creates."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)."
+  }
+}

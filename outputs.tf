@@ -1,0 +1,89 @@
+output "state_machine_arn" {
+  description = "ARN of the per-instance backup state machine."
+  value       = module.state_machine.state_machine_arn
+}
+
+output "state_machine_name" {
+  description = "Name of the per-instance backup state machine."
+  value       = module.state_machine.state_machine_name
+}
+
+output "state_machine_role_arn" {
+  description = "ARN of the state machine's IAM role."
+  value       = module.state_machine.role_arn
+}
+
+output "guard_table_name" {
+  description = "DynamoDB table holding the per-instance freeze guard and last outcome."
+  value       = module.state_machine.guard_table_name
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard showing runs, failures and freeze windows."
+  value       = module.state_machine.dashboard_name
+}
+
+output "discovery_function_name" {
+  description = "Name of the discovery Lambda function."
+  value       = module.discovery.function_name
+}
+
+output "discovery_function_arn" {
+  description = "ARN of the discovery Lambda function."
+  value       = module.discovery.function_arn
+}
+
+output "discovery_role_arn" {
+  description = "ARN of the discovery function's IAM role."
+  value       = module.discovery.role_arn
+}
+
+output "schedule_names" {
+  description = "Names of the EventBridge Scheduler schedules, by the keys of var.schedules."
+  value       = module.discovery.schedule_names
+}
+
+output "scheduler_role_arn" {
+  description = "ARN of the IAM role EventBridge Scheduler assumes to invoke the discovery function."
+  value       = module.discovery.scheduler_role_arn
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the SQS queue receiving schedule invocations that could not be delivered."
+  value       = module.discovery.dead_letter_queue_arn
+}
+
+output "sns_topic_arn" {
+  description = "ARN of the SNS topic failures and clears are published to (ServiceNow-ready JSON)."
+  value       = module.notifications.topic_arn
+}
+
+output "vault_name" {
+  description = "Name of the AWS Backup vault recovery points go to."
+  value       = module.vault.vault_name
+}
+
+output "vault_arn" {
+  description = "ARN of the AWS Backup vault recovery points go to."
+  value       = module.vault.vault_arn
+}
+
+output "vault_kms_key_arn" {
+  description = "ARN of the KMS key encrypting the vault."
+  value       = module.vault.kms_key_arn
+}
+
+output "backup_role_arn" {
+  description = "ARN of the IAM role AWS Backup assumes for the module's jobs."
+  value       = module.vault.backup_role_arn
+}
+
+output "ssm_document_names" {
+  description = "Names of the SSM documents the module runs on instances (freeze, thaw, dry-run)."
+  value       = [module.instance_documents.document_name]
+}
+
+output "schedules" {
+  description = "Each schedule's resolved settings and policy, as passed to the discovery function."
+  value       = local.schedules
+}

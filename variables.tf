@@ -1,0 +1,432 @@
+################################################################################
+# Naming
+################################################################################
+
+variable "name_prefix" {
+  description = "Prefix of every resource name the module creates (IAM roles, function, state machine, schedules, vault, topic)."
+  type        = string
+  default     = "app-consistent-backup"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen, so that every derived name (IAM role, function, state machine, schedule) stays within AWS limits."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource the module creates."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Which instances, when
+################################################################################
+
+variable "selection_tag_key" {
+  description = "Tag key that selects instances for backup. An instance is backed up by a schedule when this tag's value equals the schedule's tag_value (by default the schedule's name), e.g. AppConsistentBackup = nightly. SSM commands are only allowed on instances carrying this key."
+  type        = string
+  default     = "AppConsistentBackup"
+
+  validation {
+    condition     = can(regex("^[\\p{L}\\p{N}\\s_.:/=+@-]{1,128}$", var.selection_tag_key)) && !startswith(lower(var.selection_tag_key), "aws:")
+    error_message = "selection_tag_key must be a valid EC2 tag key (1-128 letters, digits, spaces and _ . : / = + - @) and must not start with aws:, which AWS reserves."
+  }
+}
+
+variable "opt_out_tag_key" {
+  description = "Tag key that opts a selected instance out: an instance with this tag set to true is counted as opted out and never frozen or backed up by the module."
+  type        = string
+  default     = "AppConsistentBackupOptOut"
+
+  validation {
+    condition     = can(regex("^[\\p{L}\\p{N}\\s_.:/=+@-]{1,128}$", var.opt_out_tag_key)) && !startswith(lower(var.opt_out_tag_key), "aws:")
+    error_message = "opt_out_tag_key must be a valid EC2 tag key (1-128 letters, digits, spaces and _ . : / = + - @) and must not start with aws:, which AWS reserves."
+  }
+
+  validation {
+    condition     = var.opt_out_tag_key != var.selection_tag_key
+    error_message = "opt_out_tag_key must differ from selection_tag_key: one tag cannot both select and exclude an instance."
+  }
+}
+
+variable "schedules" {
+  description = <<-EOT
+    Backup schedules, by name (lower-case, used in execution and schedule names). Each runs the discovery for the instances whose selection tag equals its tag_value (default: its name):
+    - schedule_expression: cron(...), rate(...) or at(...) as EventBridge Scheduler accepts them.
+    - timezone: IANA time zone the cron expression is read in (default UTC).
+    - enabled: false keeps the schedule but stops it firing.
+    - retention_days: how long the recovery points are kept.
+    - flexible_window_minutes: spread the start over this many minutes (null: start on time).
+    - max_freeze_seconds, on_freeze_failure, stopped_instances: override the module-wide settings for this schedule.
+  EOT
+  type = map(object({
+    schedule_expression     = string
+    timezone                = optional(string, "UTC")
+    enabled                 = optional(bool, true)
+    tag_value               = optional(string)
+    retention_days          = optional(number, 35)
+    flexible_window_minutes = optional(number)
+    max_freeze_seconds      = optional(number)
+    on_freeze_failure       = optional(string)
+    stopped_instances       = optional(string)
+  }))
+  default = {
+    nightly = {
+      schedule_expression = "cron(0 1 * * ? *)"
+    }
+  }
+
+  validation {
+    condition     = length(var.schedules) > 0
+    error_message = "schedules must hold at least one schedule: without one, nothing is ever backed up."
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.schedules) : can(regex("^[a-z0-9][a-z0-9-]{0,31}$", name))])
+    error_message = "Schedule names must be 1-32 lower-case letters, digits or hyphens (starting with a letter or digit): they become part of Step Functions execution names, which allow 80 characters."
+  }
+
+  validation {
+    condition = alltrue([for s in values(var.schedules) : (
+      can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", s.schedule_expression)) ||
+      can(regex("^rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)$", s.schedule_expression)) ||
+      can(regex("^at\\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\)$", s.schedule_expression))
+    )])
+    error_message = "Each schedule_expression must be one EventBridge Scheduler accepts: cron(minutes hours day-of-month month day-of-week year) with six fields, e.g. cron(0 1 * * ? *); rate(N minutes|hours|days), e.g. rate(12 hours); or at(yyyy-mm-ddThh:mm:ss) for a one-time run."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$", s.timezone))])
+    error_message = "Each timezone must be UTC or an IANA time zone name such as Europe/Paris or America/Argentina/Buenos_Aires."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.retention_days >= 1 && s.retention_days <= 36500 && floor(s.retention_days) == s.retention_days])
+    error_message = "Each retention_days must be a whole number of days from 1 to 36500 (AWS Backup's lifecycle range)."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.flexible_window_minutes == null || try(s.flexible_window_minutes >= 1 && s.flexible_window_minutes <= 1440, false)])
+    error_message = "Each flexible_window_minutes must be null (start on time) or 1-1440 minutes, EventBridge Scheduler's range."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.tag_value == null || can(regex("^[\\p{L}\\p{N}\\s_.:/=+@-]{1,256}$", s.tag_value))])
+    error_message = "Each tag_value must be a valid EC2 tag value: 1-256 letters, digits, spaces and _ . : / = + - @."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.max_freeze_seconds == null || try(s.max_freeze_seconds >= 5 && s.max_freeze_seconds <= 900, false)])
+    error_message = "Each schedule's max_freeze_seconds must be null (use the module's) or 5-900 seconds: shorter leaves AWS Backup no time to start the snapshot, longer stalls applications."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.on_freeze_failure == null || contains(["crash-consistent", "skip", "fail"], coalesce(s.on_freeze_failure, "x"))])
+    error_message = "Each schedule's on_freeze_failure must be null (use the module's), crash-consistent, skip or fail."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.stopped_instances == null || contains(["backup", "skip"], coalesce(s.stopped_instances, "x"))])
+    error_message = "Each schedule's stopped_instances must be null (use the module's), backup or skip."
+  }
+
+  validation {
+    condition     = length(distinct([for k, s in var.schedules : coalesce(s.tag_value, k)])) == length(var.schedules)
+    error_message = "Two schedules select the same tag_value: each instance would be backed up twice per cycle and the second job would wait behind the first (AWS Backup runs one job per resource at a time). Give each schedule its own tag_value."
+  }
+
+  validation {
+    condition     = var.vault.lock == null || alltrue([for s in values(var.schedules) : s.retention_days >= try(var.vault.lock.min_retention_days, 0) && (try(var.vault.lock.max_retention_days, null) == null || s.retention_days <= try(var.vault.lock.max_retention_days, 36500))])
+    error_message = "A schedule's retention_days lies outside the vault lock's min/max retention: AWS Backup would refuse every backup job of that schedule."
+  }
+}
+
+################################################################################
+# Freezing
+################################################################################
+
+variable "max_freeze_seconds" {
+  description = "Longest a filesystem may stay frozen. The state machine thaws as soon as the snapshots have started, and at this bound at the latest (the backup is then labelled crash-consistent-timeout); the instance's watchdog thaws on its own at this bound too, whatever happens to the state machine."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.max_freeze_seconds >= 5 && var.max_freeze_seconds <= 900 && floor(var.max_freeze_seconds) == var.max_freeze_seconds
+    error_message = "max_freeze_seconds must be a whole number from 5 to 900: shorter leaves AWS Backup no time to start the snapshot, longer stalls applications for more than 15 minutes."
+  }
+}
+
+variable "on_freeze_failure" {
+  description = "What to do when an instance cannot be frozen (agent offline, freeze or pre-freeze hook failed): crash-consistent (back up anyway, labelled crash-consistent, and report), skip (no backup, report) or fail (no backup, report as a failure)."
+  type        = string
+  default     = "crash-consistent"
+
+  validation {
+    condition     = contains(["crash-consistent", "skip", "fail"], var.on_freeze_failure)
+    error_message = "on_freeze_failure must be crash-consistent, skip or fail."
+  }
+}
+
+variable "stopped_instances" {
+  description = "What to do with a selected instance that is stopped: backup (its disks are quiet, so the backup is consistent without a freeze; labelled stopped) or skip (counted and reported)."
+  type        = string
+  default     = "backup"
+
+  validation {
+    condition     = contains(["backup", "skip"], var.stopped_instances)
+    error_message = "stopped_instances must be backup or skip."
+  }
+}
+
+################################################################################
+# Where backups go
+################################################################################
+
+variable "vault" {
+  description = <<-EOT
+    The AWS Backup vault:
+    - create: create the vault (default) or use an existing one named by name.
+    - name: the vault's name (default: name_prefix).
+    - kms_key_arn: customer-managed key for a created vault (null creates one; AWS managed keys are refused: their recovery points cannot be copied across accounts).
+    - lock: optional Vault Lock (min/max retention days; changeable_for_days >= 3 makes it compliance mode after that grace period).
+    - force_destroy: let terraform destroy delete a vault holding recovery points (test accounts only).
+  EOT
+  type = object({
+    create        = optional(bool, true)
+    name          = optional(string)
+    kms_key_arn   = optional(string)
+    force_destroy = optional(bool, false)
+    lock = optional(object({
+      min_retention_days  = number
+      max_retention_days  = optional(number)
+      changeable_for_days = optional(number)
+    }))
+  })
+  default = {}
+
+  validation {
+    condition     = var.vault.name == null || can(regex("^[a-zA-Z0-9_-]{2,50}$", coalesce(var.vault.name, "x")))
+    error_message = "vault.name must be 2-50 letters, digits, hyphens or underscores: that is what AWS Backup accepts for a vault name."
+  }
+
+  validation {
+    condition     = var.vault.create || var.vault.name != null
+    error_message = "vault.name is required when vault.create is false: the module has to know which existing vault to use."
+  }
+
+  validation {
+    condition     = var.vault.kms_key_arn == null || !can(regex(":alias/aws/", coalesce(var.vault.kms_key_arn, "x")))
+    error_message = "vault.kms_key_arn must not be an AWS managed key (alias/aws/backup): its policy cannot be changed, so its recovery points cannot be copied to another account. Bring a customer-managed key or leave it null."
+  }
+
+  validation {
+    condition     = var.vault.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.vault.kms_key_arn, "x")))
+    error_message = "vault.kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID): AWS Backup takes no key ids or aliases for vault encryption."
+  }
+
+  validation {
+    condition     = var.vault.lock == null || var.vault.create
+    error_message = "vault.lock can only be set on a vault this module creates: lock an existing vault where it is managed."
+  }
+
+  validation {
+    condition     = var.vault.lock == null || try(var.vault.lock.min_retention_days >= 1 && var.vault.lock.min_retention_days <= 36500, false)
+    error_message = "vault.lock.min_retention_days must be from 1 to 36500 days (AWS Backup's range)."
+  }
+
+  validation {
+    condition     = var.vault.lock == null || try(var.vault.lock.max_retention_days == null || var.vault.lock.max_retention_days >= var.vault.lock.min_retention_days, false)
+    error_message = "vault.lock.max_retention_days must be at least min_retention_days: otherwise no recovery point could satisfy the lock."
+  }
+
+  validation {
+    condition     = var.vault.lock == null || try(var.vault.lock.changeable_for_days == null || var.vault.lock.changeable_for_days >= 3, false)
+    error_message = "vault.lock.changeable_for_days must be null (governance mode) or at least 3: AWS Backup needs a grace period of 3 days or more before a lock becomes immutable."
+  }
+}
+
+variable "copy_destinations" {
+  description = "Vaults every recovery point is copied to after the backup completes (another region, another account). A cross-account destination needs the source vault's key to be a customer-managed key and the destination vault's access policy to allow this account."
+  type = list(object({
+    destination_vault_arn = string
+    retention_days        = optional(number)
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for c in var.copy_destinations : can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[a-zA-Z0-9_-]{2,50}$", c.destination_vault_arn))])
+    error_message = "Each destination_vault_arn must be a backup vault ARN: arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME."
+  }
+
+  validation {
+    condition     = alltrue([for c in var.copy_destinations : c.retention_days == null || try(c.retention_days >= 1 && c.retention_days <= 36500, false)])
+    error_message = "Each copy's retention_days must be null (same as the source) or from 1 to 36500 days."
+  }
+
+  validation {
+    condition     = length(distinct([for c in var.copy_destinations : c.destination_vault_arn])) == length(var.copy_destinations)
+    error_message = "copy_destinations names the same vault twice: each copy would be made twice."
+  }
+}
+
+################################################################################
+# Notifications
+################################################################################
+
+variable "notifications" {
+  description = <<-EOT
+    Where failures (and clears) go, in ServiceNow Event Management's fields:
+    - create_topic: create a KMS-encrypted SNS topic (default) or use topic_arn.
+    - topic_arn / kms_key_arn: a brought topic and its key (the key gets publish rights for the module's roles).
+    - kms_key_arn with create_topic: a customer-managed key for the created topic (null creates one).
+    - subscriptions: by name; protocol email, email-json, https (ServiceNow, webhooks), sqs or lambda; optional filter_policy on the message attributes severity, stage, outcome, instance_id.
+    - notify_on_success: publish every success too (severity 5), not only the clear after a failure.
+  EOT
+  type = object({
+    create_topic = optional(bool, true)
+    topic_arn    = optional(string)
+    kms_key_arn  = optional(string)
+    subscriptions = optional(map(object({
+      protocol               = string
+      endpoint               = string
+      filter_policy          = optional(string)
+      raw_message_delivery   = optional(bool, false)
+      endpoint_auto_confirms = optional(bool, false)
+    })), {})
+    notify_on_success = optional(bool, false)
+  })
+  default = {}
+
+  validation {
+    condition     = var.notifications.create_topic || var.notifications.topic_arn != null
+    error_message = "notifications.topic_arn is required when notifications.create_topic is false: failures must be published somewhere."
+  }
+
+  validation {
+    condition     = var.notifications.topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", coalesce(var.notifications.topic_arn, "x")))
+    error_message = "notifications.topic_arn must be a standard SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)."
+  }
+
+  validation {
+    condition     = var.notifications.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.notifications.kms_key_arn, "x")))
+    error_message = "notifications.kms_key_arn must be a customer-managed KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID); AWS managed alias/aws/sns is refused because CloudWatch alarms cannot publish through it."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.notifications.subscriptions) : contains(["email", "email-json", "https", "sqs", "lambda"], s.protocol)])
+    error_message = "Each subscription's protocol must be email, email-json, https, sqs or lambda. Plain http is refused: the messages name instances and failures and must not cross the network in clear text."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.notifications.subscriptions) : s.protocol != "https" || can(regex("^https://\\S+$", s.endpoint))])
+    error_message = "An https subscription's endpoint must be an https:// URL (for ServiceNow Event Management: https://INSTANCE.service-now.com/api/global/em/jsonv2)."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.notifications.subscriptions) : !startswith(s.protocol, "email") || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint))])
+    error_message = "An email subscription's endpoint must be an email address."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.notifications.subscriptions) : s.filter_policy == null || can(jsondecode(s.filter_policy))])
+    error_message = "A subscription's filter_policy must be JSON, such as {\"severity\": [\"1\", \"2\"]}; SNS rejects anything else at apply time."
+  }
+
+  validation {
+    condition     = var.notifications.create_topic || length(var.notifications.subscriptions) == 0
+    error_message = "notifications.subscriptions are only managed on a topic the module creates; subscribe to a brought topic where that topic is managed."
+  }
+}
+
+################################################################################
+# Discovery function
+################################################################################
+
+variable "discovery" {
+  description = <<-EOT
+    The discovery Lambda function:
+    - runtime / architecture: python3.12 or newer; arm64 (default) or x86_64.
+    - memory_size (MB) and timeout (seconds, up to 900; a larger fleet is handed on to a continuation before time runs out).
+    - max_concurrency: StartExecution calls in flight.
+    - start_rate_per_second: client-side pace of StartExecution, under the account's quota (300/s refill in large regions, 150/s elsewhere).
+    - dry_run: discover and report without starting anything.
+  EOT
+  type = object({
+    runtime               = optional(string, "python3.12")
+    architecture          = optional(string, "arm64")
+    memory_size           = optional(number, 256)
+    timeout               = optional(number, 900)
+    max_concurrency       = optional(number, 8)
+    start_rate_per_second = optional(number, 50)
+    dry_run               = optional(bool, false)
+  })
+  default = {}
+
+  validation {
+    condition     = can(regex("^python3\\.(1[2-9]|[2-9][0-9])$", var.discovery.runtime))
+    error_message = "discovery.runtime must be python3.12 or newer: the handler relies on that runtime's boto3 and standard library."
+  }
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.discovery.architecture)
+    error_message = "discovery.architecture must be arm64 or x86_64."
+  }
+
+  validation {
+    condition     = var.discovery.memory_size >= 128 && var.discovery.memory_size <= 10240
+    error_message = "discovery.memory_size must be 128-10240 MB, Lambda's range."
+  }
+
+  validation {
+    condition     = var.discovery.timeout >= 60 && var.discovery.timeout <= 900
+    error_message = "discovery.timeout must be 60-900 seconds: under a minute leaves no room to discover a page and hand on the rest, and Lambda stops at 900."
+  }
+
+  validation {
+    condition     = var.discovery.max_concurrency >= 1 && var.discovery.max_concurrency <= 64
+    error_message = "discovery.max_concurrency must be 1-64: more threads than that only queue behind the StartExecution quota."
+  }
+
+  validation {
+    condition     = var.discovery.start_rate_per_second > 0 && var.discovery.start_rate_per_second <= 300
+    error_message = "discovery.start_rate_per_second must be above 0 and at most 300, the StartExecution refill rate of the largest regions; going faster only buys throttling."
+  }
+}
+
+################################################################################
+# Security and logs
+################################################################################
+
+variable "permissions_boundary_arn" {
+  description = "IAM permissions boundary attached to every role the module creates (landing zones often require one)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", coalesce(var.permissions_boundary_arn, "x")))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's and the state machine's CloudWatch log groups."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "Customer-managed KMS key ARN encrypting the module's log groups (its key policy must allow logs.REGION.amazonaws.com). Null uses CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.log_kms_key_arn, "x")))
+    error_message = "log_kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID): CloudWatch Logs takes no aliases."
+  }
+}
