@@ -24,7 +24,7 @@ TF_TESTED   := . $(sort $(patsubst %/tests/,%/,$(dir $(wildcard modules/*/tests/
 SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
 ASL_FILES   := $(wildcard asl/*.asl.json)
 
-.PHONY: help test demo bench lint ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean
+.PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -67,7 +67,7 @@ node_modules/.installed: package.json package-lock.json
 
 # --- checks ------------------------------------------------------------------
 
-lint: ruff shellcheck fmt-check asl-lint ## ruff, shellcheck, terraform fmt, asl-validator
+lint: ruff shellcheck fmt-check asl-lint package-check ## ruff, shellcheck, terraform fmt, asl-validator, Lambda package
 
 ruff: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -97,13 +97,16 @@ tf-test: tf-init ## terraform test (mock provider) of the root and every submodu
 	@for d in $(TF_TESTED); do echo "terraform test $$d"; terraform -chdir=$$d test -no-color; done
 
 checkov: $(CHECKOV_VENV)/.installed ## checkov over the module: no failed check without an inline reason
-	$(CHECKOV_VENV)/bin/checkov -d . --framework terraform --skip-download --compact --quiet \
+	HCL_PARSE_TIMEOUT_SEC=300 $(CHECKOV_VENV)/bin/checkov -d . --framework terraform --skip-download --compact --quiet \
 	  --skip-path '.terraform' --skip-path 'node_modules' --skip-path '.venv'
 
 pytest: $(VENV)/.installed node_modules/.installed .tfcli/terraformrc ## Python tests with coverage of src/
 	@rc=0; $(BIN)/pytest --cov=src --cov-report=term --cov-fail-under=$(COV_FLOOR) || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then echo "pytest collected no tests: the suite is missing, which is a failure"; exit 1; fi; \
 	exit $$rc
+
+package-check: $(VENV)/.installed
+	$(BIN)/python scripts/package_lambda.py --check
 
 package: $(VENV)/.installed ## Rebuild the Lambda package from src/ (deterministic)
 	$(BIN)/python scripts/package_lambda.py

@@ -137,7 +137,7 @@ variable "schedules" {
   }
 
   validation {
-    condition     = var.vault.lock == null || alltrue([for s in values(var.schedules) : s.retention_days >= try(var.vault.lock.min_retention_days, 0) && (try(var.vault.lock.max_retention_days, null) == null || s.retention_days <= try(var.vault.lock.max_retention_days, 36500))])
+    condition     = var.vault.lock == null ? true : alltrue([for s in values(var.schedules) : s.retention_days >= var.vault.lock.min_retention_days && s.retention_days <= coalesce(var.vault.lock.max_retention_days, 36500)])
     error_message = "A schedule's retention_days lies outside the vault lock's min/max retention: AWS Backup would refuse every backup job of that schedule."
   }
 }
@@ -236,12 +236,12 @@ variable "vault" {
   }
 
   validation {
-    condition     = var.vault.lock == null || try(var.vault.lock.max_retention_days == null || var.vault.lock.max_retention_days >= var.vault.lock.min_retention_days, false)
+    condition     = var.vault.lock == null ? true : (var.vault.lock.max_retention_days == null ? true : var.vault.lock.max_retention_days >= var.vault.lock.min_retention_days)
     error_message = "vault.lock.max_retention_days must be at least min_retention_days: otherwise no recovery point could satisfy the lock."
   }
 
   validation {
-    condition     = var.vault.lock == null || try(var.vault.lock.changeable_for_days == null || var.vault.lock.changeable_for_days >= 3, false)
+    condition     = var.vault.lock == null ? true : (var.vault.lock.changeable_for_days == null ? true : var.vault.lock.changeable_for_days >= 3)
     error_message = "vault.lock.changeable_for_days must be null (governance mode) or at least 3: AWS Backup needs a grace period of 3 days or more before a lock becomes immutable."
   }
 }

@@ -166,13 +166,13 @@ run "rejects_lock_on_existing_vault" {
 run "rejects_lock_min_out_of_range" {
   command         = plan
   variables { vault = { lock = { min_retention_days = 0 } } }
-  expect_failures = [var.vault, var.schedules]
+  expect_failures = [var.vault]
 }
 
 run "rejects_lock_max_below_min" {
   command         = plan
   variables { vault = { lock = { min_retention_days = 30, max_retention_days = 7 } } }
-  expect_failures = [var.vault, var.schedules]
+  expect_failures = [var.vault]
 }
 
 run "rejects_short_lock_grace_period" {

@@ -32,6 +32,16 @@ data "aws_caller_identity" "current" {}
 resource "aws_kms_key" "backup" {
   description         = "Recovery points of the app-consistent backups"
   enable_key_rotation = true
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AccountAdministers"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
 }
 
 module "app_consistent_backup" {

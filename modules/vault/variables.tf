@@ -67,12 +67,12 @@ variable "vault_lock" {
   }
 
   validation {
-    condition     = var.vault_lock == null || try(var.vault_lock.max_retention_days == null || var.vault_lock.max_retention_days >= var.vault_lock.min_retention_days, false)
+    condition     = var.vault_lock == null ? true : (var.vault_lock.max_retention_days == null ? true : var.vault_lock.max_retention_days >= var.vault_lock.min_retention_days)
     error_message = "vault_lock.max_retention_days must be at least min_retention_days: otherwise no recovery point could satisfy the lock."
   }
 
   validation {
-    condition     = var.vault_lock == null || try(var.vault_lock.changeable_for_days == null || var.vault_lock.changeable_for_days >= 3, false)
+    condition     = var.vault_lock == null ? true : (var.vault_lock.changeable_for_days == null ? true : var.vault_lock.changeable_for_days >= 3)
     error_message = "vault_lock.changeable_for_days must be at least 3: AWS Backup requires a grace period of 3 days or more before a lock becomes immutable (compliance mode)."
   }
 }

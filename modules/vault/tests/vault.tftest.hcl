@@ -75,6 +75,19 @@ run "brings_own_key_and_lock" {
   }
 }
 
+run "lock_with_minimum_only" {
+  command = plan
+
+  variables {
+    vault_lock = { min_retention_days = 7 }
+  }
+
+  assert {
+    condition     = aws_backup_vault_lock_configuration.this[0].min_retention_days == 7 && aws_backup_vault_lock_configuration.this[0].max_retention_days == null
+    error_message = "A lock with only a minimum (governance mode, no maximum) is accepted."
+  }
+}
+
 run "uses_existing_vault" {
   command = apply
 

@@ -1,0 +1,20 @@
+"""`make demo`: the module deployed into a local AWS emulator and run across a small fleet.
+
+    python -m demo            # what `make demo` runs
+
+1. starts the emulator (``emulator.server.LocalEmulator``: moto's server with this
+   project's extensions) on 127.0.0.1, in this process;
+2. applies ``examples/local`` with the real Terraform (a copy of the module in a
+   temporary directory, offline with the provider mirror);
+3. creates a fleet in the emulator that takes every path (``demo.fleet``);
+4. runs one backup cycle: the deployed discovery function's code with the deployed
+   function's configuration and the deployed schedule's input, the executions of the
+   deployed state machine, the emulated SSM agents; as root with loop devices, one
+   instance's freeze and thaw run the deployed SSM document for real against
+   loop-mounted filesystems (``emulator.real_agent``, ``demo.livefs``);
+5. prints a report (``demo.report``), destroys everything with Terraform and cleans up,
+   also when interrupted.
+
+The exit code is 0 when every instance ended as expected, 1 otherwise.
+``tests/e2e`` runs the same thing and asserts each instance's outcome.
+"""

@@ -1,0 +1,434 @@
+"""What the backup cycle did, read back from the emulated AWS APIs, and the report's text.
+
+Every fact comes from where an operator would read it: the executions from Step
+Functions, the jobs from AWS Backup, the consistency label from the recovery point's
+tags, the notifications from the queue subscribed to the topic (standing in for
+ServiceNow), the freeze windows from the freeze/thaw commands' output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import emulator
+from demo import fleet
+from emulator.real_agent import RealAgent
+
+CONSISTENCY_TAG = "app-consistent-backup:consistency"
+
+
+@dataclass
+class Freeze:
+    text: str  # as shown in the report
+    milliseconds: float | None = None
+    real: bool = False
+    frozen_at: str | None = None  # real clock for a real freeze
+    thawed_at: str | None = None
+    watchdog: str | None = None
+    filesystems: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class InstanceResult:
+    name: str
+    what: str
+    instance_id: str
+    expected: fleet.Expected
+    live: bool
+    execution_name: str | None = None
+    execution_status: str | None = None
+    outcome: str | None = None
+    consistency: str | None = None
+    reason: str | None = None
+    job_id: str | None = None
+    job_state: str | None = None
+    recovery_point: str | None = None
+    snapshots: int = 0
+    freeze: Freeze = field(default_factory=lambda: Freeze("-"))
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def as_expected(self) -> bool:
+        return not self.problems
+
+    @property
+    def shown_outcome(self) -> str:
+        if self.execution_name is None:
+            return "not started"
+        return self.outcome or (self.execution_status or "?").lower()
+
+
+@dataclass
+class Cycle:
+    instances: list[InstanceResult]
+    discovery: dict[str, Any]
+    notifications: list[dict[str, Any]]
+    destinations: list[str]
+    dead_letters: int
+    recovery_points: int
+    live_note: str
+    writer_wait_ms: float | None = None
+    problems: list[str] = field(default_factory=list)  # run-wide
+
+    @property
+    def as_expected(self) -> bool:
+        return not self.problems and all(i.as_expected for i in self.instances)
+
+
+# ---------------------------------------------------------------------- reading back
+def _last_json(stdout: str) -> dict[str, Any] | None:
+    lines = [line for line in (stdout or "").splitlines() if line.strip()]
+    try:
+        value = json.loads(lines[-1])
+    except (ValueError, IndexError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def drain_queue(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message in the queue (raw SNS deliveries: the ServiceNow JSON)."""
+    found: list[dict[str, Any]] = []
+    for _ in range(50):  # bounded: 500 messages is far more than the demo sends
+        batch = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=600,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            try:
+                body = json.loads(message["Body"])
+            except ValueError:
+                body = {"description": message["Body"]}
+            found.append(body)
+    return found
+
+
+def _freeze_emulated(
+    member: fleet.Member, instance_id: str, account: str, region: str
+) -> Freeze:
+    records = emulator.ssm.commands(instance_id, account=account, region=region)
+    freezes = [r for r in records if r.kind == "freeze"]
+    thaws = [r for r in records if r.kind == "thaw"]
+    if member.platform == "windows":
+        return Freeze("- (Windows: VSS)")
+    if member.stopped:
+        return Freeze("- (stopped)")
+    if not freezes:
+        return Freeze("- (no freeze sent)")
+    if freezes[-1].exit_code != 0 or freezes[-1].status != "Success":
+        return Freeze(f"- (freeze failed, exit {freezes[-1].exit_code})")
+    thaw = _last_json(thaws[-1].stdout) if thaws else None
+    if not thaw or thaw.get("freeze_duration_ms") is None:
+        return Freeze("? (no thaw report)")
+    ms = float(thaw["freeze_duration_ms"])
+    return Freeze(
+        f"{ms / 1000:.1f} s emulated",
+        milliseconds=ms,
+        frozen_at=thaw.get("frozen_at"),
+        thawed_at=thaw.get("thawed_at"),
+        watchdog=(thaw.get("watchdog") or {}).get("outcome"),
+    )
+
+
+def _freeze_real(agent: RealAgent) -> Freeze:
+    freezes = [c for c in agent.commands if c.kind == "freeze"]
+    thaws = [c for c in agent.commands if c.kind == "thaw"]
+    if not freezes:
+        return Freeze("- (no freeze sent)", real=True)
+    if freezes[-1].exit_code != 0:
+        return Freeze(f"- (real freeze failed, exit {freezes[-1].exit_code})", real=True)
+    raw = thaws[-1].raw_report if thaws else None
+    if not raw or raw.get("freeze_duration_ms") is None:
+        return Freeze("? (no thaw report)", real=True)
+    ms = float(raw["freeze_duration_ms"])
+    return Freeze(
+        f"{ms:.0f} ms REAL",
+        milliseconds=ms,
+        real=True,
+        frozen_at=(freezes[-1].raw_report or {}).get("frozen_at"),
+        thawed_at=raw.get("thawed_at"),
+        watchdog=(raw.get("watchdog") or {}).get("outcome"),
+        filesystems=list((freezes[-1].raw_report or {}).get("filesystems") or []),
+    )
+
+
+def collect(
+    *,
+    clients: dict[str, Any],
+    account: str,
+    region: str,
+    instances: list[fleet.Instance],
+    outputs: dict[str, Any],
+    discovery: dict[str, Any],
+    real_agent: RealAgent | None,
+    live_note: str,
+) -> Cycle:
+    sfn, backup, ec2, sqs, sns = (
+        clients[name] for name in ("stepfunctions", "backup", "ec2", "sqs", "sns")
+    )
+    executions = sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"]
+    messages = drain_queue(sqs, outputs["itsm_queue_url"])
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for message in messages:
+        by_node.setdefault(str(message.get("node")), []).append(message)
+
+    results = []
+    for instance in instances:
+        member = instance.member
+        result = InstanceResult(
+            name=member.name,
+            what=member.what,
+            instance_id=instance.instance_id,
+            expected=member.expected,
+            live=member.live,
+        )
+        mine = [e for e in executions if instance.instance_id in e["name"]]
+        if mine:
+            described = sfn.describe_execution(executionArn=mine[-1]["executionArn"])
+            result.execution_name = described["name"]
+            result.execution_status = described["status"]
+            output = json.loads(described["output"]) if described.get("output") else {}
+            result.outcome = output.get("outcome")
+            result.consistency = output.get("consistency") or None
+            result.reason = output.get("reason") or described.get("cause")
+            if described["status"] == "FAILED" and not result.outcome:
+                result.outcome = "failed"
+        jobs = backup.list_backup_jobs(ByResourceArn=instance.arn)["BackupJobs"]
+        if jobs:
+            job = jobs[-1]
+            result.job_id = job["BackupJobId"]
+            result.job_state = job["State"]
+            arn = job.get("RecoveryPointArn") or ""
+            image_id = arn.rsplit("/", 1)[-1] if ":image/" in arn else None
+            if image_id:
+                images = ec2.describe_images(
+                    Filters=[{"Name": "image-id", "Values": [image_id]}]
+                )["Images"]
+                if images:
+                    tags = {t["Key"]: t["Value"] for t in images[0].get("Tags", [])}
+                    result.recovery_point = image_id
+                    result.snapshots = len(images[0].get("BlockDeviceMappings", []))
+                    label = tags.get(CONSISTENCY_TAG)
+                    if result.consistency and label != result.consistency:
+                        result.problems.append(
+                            f"recovery point labelled {label!r}, execution says "
+                            f"{result.consistency!r}"
+                        )
+                    result.consistency = label
+        result.notifications = by_node.get(instance.instance_id, [])
+        if result.consistency is None and result.notifications:
+            info = json.loads(result.notifications[-1].get("additional_info") or "{}")
+            result.consistency = info.get("consistency") or None
+        if member.live and real_agent is not None:
+            result.freeze = _freeze_real(real_agent)
+        else:
+            result.freeze = _freeze_emulated(member, instance.instance_id, account, region)
+        check(result, member)
+        results.append(result)
+
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=outputs["sns_topic_arn"])
+    destinations = [
+        f"{s['Protocol']}: {s['Endpoint']}" for s in subscriptions.get("Subscriptions", [])
+    ]
+    dead_letter_url = sqs.get_queue_url(
+        QueueName=outputs["dead_letter_queue_arn"].rsplit(":", 1)[-1]
+    )["QueueUrl"]
+    dead_letters = len(drain_queue(sqs, dead_letter_url))
+    points = backup.list_recovery_points_by_backup_vault(BackupVaultName=outputs["vault_name"])
+    cycle = Cycle(
+        instances=results,
+        discovery=discovery,
+        notifications=messages,
+        destinations=destinations,
+        dead_letters=dead_letters,
+        recovery_points=len(points.get("RecoveryPoints", [])),
+        live_note=live_note,
+    )
+    check_discovery(cycle)
+    return cycle
+
+
+# ---------------------------------------------------------------------- expectations
+def check(result: InstanceResult, member: fleet.Member) -> None:
+    expected = member.expected
+    problems = result.problems
+    if not expected.started:
+        if result.execution_name is not None:
+            problems.append(f"an execution was started ({result.execution_name})")
+        if result.job_id is not None:
+            problems.append("a backup job was started")
+        if result.notifications:
+            problems.append(f"{len(result.notifications)} notification(s) about it")
+        return
+    if result.execution_name is None:
+        problems.append("no execution was started")
+        return
+    if result.outcome != expected.outcome:
+        problems.append(f"outcome {result.outcome!r}, expected {expected.outcome!r}")
+    if expected.consistency and result.consistency != expected.consistency:
+        problems.append(f"consistency {result.consistency!r}, expected {expected.consistency!r}")
+    if expected.recovery_point and not result.recovery_point:
+        problems.append("no recovery point")
+    if not expected.recovery_point and result.recovery_point:
+        problems.append(f"unexpected recovery point {result.recovery_point}")
+    if expected.recovery_point and result.snapshots != member.volumes:
+        problems.append(f"{result.snapshots} snapshots for {member.volumes} volumes")
+    severities = [n.get("severity") for n in result.notifications]
+    if expected.severity is None and severities:
+        problems.append(f"unexpected notification(s), severity {severities}")
+    if expected.severity is not None:
+        if severities != [expected.severity]:
+            problems.append(f"notifications {severities}, expected one of severity "
+                            f"{expected.severity}")
+        elif result.notifications[0].get("metric_name") != expected.stage:
+            problems.append(
+                f"notified stage {result.notifications[0].get('metric_name')!r}, "
+                f"expected {expected.stage!r}"
+            )
+
+
+def check_discovery(cycle: Cycle) -> None:
+    summary = cycle.discovery
+    tagged = [m for m in fleet.FLEET if m.tagged]
+    started = [m for m in fleet.FLEET if m.expected.started]
+    opted_out = [m for m in fleet.FLEET if m.expected.skip_reason == "opted_out"]
+    want = {
+        "fleet_size": len(tagged),
+        "started": len(started),
+        "failed": 0,
+    }
+    for key, value in want.items():
+        if summary.get(key) != value:
+            cycle.problems.append(f"discovery {key} = {summary.get(key)!r}, expected {value}")
+    skipped = summary.get("skipped") or {}
+    if skipped.get("opted_out") != len(opted_out):
+        cycle.problems.append(f"discovery skipped {skipped}, expected opted_out {len(opted_out)}")
+    if cycle.dead_letters:
+        cycle.problems.append(f"{cycle.dead_letters} message(s) in the dead-letter queue")
+
+
+# ---------------------------------------------------------------------- the text
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def _notification_text(result: InstanceResult) -> str:
+    if not result.notifications:
+        return "-"
+    return ", ".join(
+        f"sev {n.get('severity')} {n.get('type')}/{n.get('metric_name')}"
+        for n in result.notifications
+    )
+
+
+def _job_text(result: InstanceResult) -> str:
+    if not result.job_id:
+        return "-"
+    return f"{result.job_id[:8]} {result.job_state}"
+
+
+def _recovery_text(result: InstanceResult) -> str:
+    if not result.recovery_point:
+        return "-"
+    plural = "s" if result.snapshots != 1 else ""
+    return f"{result.recovery_point} ({result.snapshots} snapshot{plural})"
+
+
+def render(cycle: Cycle) -> list[str]:
+    rows = [
+        [
+            "",
+            "INSTANCE",
+            "ROLE IN THE DEMO",
+            "OUTCOME",
+            "CONSISTENCY",
+            "FREEZE WINDOW",
+            "BACKUP JOB",
+            "RECOVERY POINT",
+            "NOTIFICATION",
+        ]
+    ]
+    for r in cycle.instances:
+        outcome = r.shown_outcome
+        if r.execution_name is None and r.expected.skip_reason:
+            outcome = f"not started ({r.expected.skip_reason})"
+        rows.append(
+            [
+                "ok" if r.as_expected else "XX",
+                f"{r.name} {r.instance_id}",
+                r.what,
+                outcome,
+                r.consistency or "-",
+                r.freeze.text,
+                _job_text(r),
+                _recovery_text(r),
+                _notification_text(r),
+            ]
+        )
+    lines = ["", "BACKUP CYCLE REPORT", ""]
+    lines += _table(rows)
+    lines.append("")
+    reasons = [r for r in cycle.instances if r.outcome not in (None, "succeeded") and r.reason]
+    if reasons:
+        lines.append("Why not a clean success:")
+        for r in reasons:
+            lines.append(f"  {r.name}: {r.reason}")
+        lines.append("")
+
+    summary = cycle.discovery
+    outcomes = Counter(r.shown_outcome for r in cycle.instances if r.execution_name)
+    ok = sum(1 for r in cycle.instances if r.as_expected)
+    skipped = summary.get("skipped") or {}
+    lines.append("Totals:")
+    lines.append(
+        f"  discovery: {summary.get('fleet_size')} tagged instances found, "
+        f"{summary.get('started')} executions started, "
+        f"{summary.get('skipped_total', 0)} skipped "
+        f"({', '.join(f'{k}: {v}' for k, v in skipped.items()) or 'none'}); "
+        f"{len(cycle.instances) - (summary.get('fleet_size') or 0)} instance(s) not tagged"
+    )
+    lines.append(
+        "  executions: "
+        + ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+        + f"; {cycle.recovery_points} recovery points in the vault"
+    )
+    lines.append(f"  as expected: {ok} of {len(cycle.instances)} instances")
+    lines.append("")
+    lines.append("Notifications (ServiceNow Event Management fields):")
+    for destination in cycle.destinations:
+        lines.append(f"  topic -> {destination} (the stand-in for ServiceNow)")
+    lines.append(f"  {len(cycle.notifications)} received there; dead-letter queue: "
+                 f"{cycle.dead_letters} message(s)")
+    for n in cycle.notifications:
+        lines.append(
+            f"  [sev {n.get('severity')}] {n.get('node')} {n.get('type')} "
+            f"stage={n.get('metric_name')} message_key={n.get('message_key')}"
+        )
+        lines.append(f"      {n.get('description')}")
+    lines.append("")
+    lines.append("Real freeze:")
+    for line in cycle.live_note.splitlines():
+        lines.append(f"  {line}")
+    if cycle.problems or not all(r.as_expected for r in cycle.instances):
+        lines.append("")
+        lines.append("NOT AS EXPECTED:")
+        for problem in cycle.problems:
+            lines.append(f"  run: {problem}")
+        for r in cycle.instances:
+            for problem in r.problems:
+                lines.append(f"  {r.name}: {problem}")
+    return lines

@@ -1,0 +1,83 @@
+# The module applied to a local AWS emulator (moto's server with this project's
+# extensions): what `make demo` deploys. Not for a real account.
+provider "aws" {
+  region                      = var.region
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  # The account id is asked of the emulator's STS: without it the provider writes ARNs
+  # with an empty account (e.g. the SSM document's), which the module's validations refuse.
+  skip_requesting_account_id = false
+  skip_metadata_api_check    = true
+  s3_use_path_style          = true
+  # The emulator answers at once or not at all: retrying a 500 for minutes helps nobody.
+  max_retries = 2
+
+  endpoints {
+    backup         = var.endpoint
+    cloudwatch     = var.endpoint
+    cloudwatchlogs = var.endpoint
+    dynamodb       = var.endpoint
+    ec2            = var.endpoint
+    iam            = var.endpoint
+    kms            = var.endpoint
+    lambda         = var.endpoint
+    scheduler      = var.endpoint
+    sfn            = var.endpoint
+    sns            = var.endpoint
+    sqs            = var.endpoint
+    ssm            = var.endpoint
+    sts            = var.endpoint
+  }
+}
+
+variable "endpoint" {
+  description = "URL of the local AWS emulator, e.g. http://127.0.0.1:5000."
+  type        = string
+  default     = "http://127.0.0.1:5000"
+
+  validation {
+    condition     = can(regex("^http://(127\\.[0-9]+\\.[0-9]+\\.[0-9]+|localhost|\\[::1\\]):[0-9]+$", var.endpoint))
+    error_message = "endpoint must be a loopback URL (http://127.0.0.1:PORT): this example is only for the local emulator."
+  }
+}
+
+variable "region" {
+  description = "Region the emulator pretends to be."
+  type        = string
+  default     = "eu-west-1"
+}
+
+module "app_consistent_backup" {
+  source = "../../"
+
+  name_prefix        = "acb-demo"
+  max_freeze_seconds = 30
+
+  schedules = {
+    demo = {
+      schedule_expression = "rate(1 day)"
+      retention_days      = 7
+    }
+  }
+
+  vault = {
+    force_destroy = true
+  }
+
+  notifications = {
+    subscriptions = {
+      itsm = {
+        protocol             = "sqs"
+        endpoint             = aws_sqs_queue.itsm.arn
+        raw_message_delivery = true
+      }
+    }
+  }
+}
+
+# Stands in for ServiceNow: the demo reads what would have reached the ITSM tool.
+resource "aws_sqs_queue" "itsm" {
+  name                    = "acb-demo-itsm"
+  sqs_managed_sse_enabled = true
+}

@@ -1,0 +1,44 @@
+output "function_name" {
+  description = "Name of the discovery function (invoke it with a schedule's input and dry_run = true to see what would be backed up)."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the discovery function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the discovery function's IAM role."
+  value       = aws_iam_role.function.arn
+}
+
+output "log_group_name" {
+  description = "Name of the function's CloudWatch log group (JSON logs; one run summary line per invocation)."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "schedule_group_name" {
+  description = "Name of the EventBridge Scheduler schedule group holding the schedules."
+  value       = aws_scheduler_schedule_group.this.name
+}
+
+output "schedule_names" {
+  description = "Names of the EventBridge Scheduler schedules, by the keys of var.schedules."
+  value       = { for key, schedule in aws_scheduler_schedule.this : key => schedule.name }
+}
+
+output "schedule_arns" {
+  description = "ARNs of the EventBridge Scheduler schedules, by the keys of var.schedules."
+  value       = { for key, schedule in aws_scheduler_schedule.this : key => schedule.arn }
+}
+
+output "scheduler_role_arn" {
+  description = "ARN of the IAM role EventBridge Scheduler assumes to invoke the function."
+  value       = aws_iam_role.scheduler.arn
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the SQS dead-letter queue: schedule invocations that could not be delivered, and invocations that failed after Lambda's retries."
+  value       = aws_sqs_queue.dead_letter.arn
+}

@@ -1,0 +1,14 @@
+output "document_name" {
+  description = "Name of the SSM Command document, for ssm:SendCommand's DocumentName."
+  value       = aws_ssm_document.this.name
+}
+
+output "document_arn" {
+  description = "ARN of the SSM Command document, for the state machine role's ssm:SendCommand permission."
+  value       = aws_ssm_document.this.arn
+}
+
+output "document_parameters" {
+  description = "Names of the document's parameters (docs/contracts.md section 3)."
+  value       = sort(keys(yamldecode(local.document_content).parameters))
+}

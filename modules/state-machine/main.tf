@@ -1,0 +1,113 @@
+################################################################################
+# The per-instance state machine: freeze, back up, thaw as soon as the snapshots
+# exist, follow the job and its copies, label the recovery point, report.
+# Definition: asl/backup_instance.asl.json, rendered with templatefile.
+################################################################################
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+
+  state_machine_name = "${var.name_prefix}-backup-instance"
+  state_machine_arn  = "arn:${local.partition}:states:${local.region}:${local.account}:stateMachine:${local.state_machine_name}"
+  execution_arns     = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.state_machine_name}:*"
+  guard_table_name   = "${var.name_prefix}-instance-guard"
+  guard_table_arn    = "arn:${local.partition}:dynamodb:${local.region}:${local.account}:table/${local.guard_table_name}"
+  log_group_name     = "/aws/vendedlogs/states/${local.state_machine_name}"
+
+  # About 17 history events per job poll and 15 per copy poll at the maximum interval,
+  # plus ~250 for everything else (tests/statemachine measures them on real histories).
+  worst_case_history_events = 250 + 17 * ceil(var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds) + 15 * max(1, length(var.copy_destination_vault_arns)) * ceil(var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds)
+
+  # Every ${...} of the template, and nothing else (tests/statemachine checks both ways).
+  definition_variables = {
+    vault_name                = var.vault_name
+    backup_role_arn           = var.backup_role_arn
+    ssm_document_name         = var.ssm_document_name
+    notification_topic_arn    = var.notification_topic_arn
+    guard_table_name          = local.guard_table_name
+    name_prefix               = var.name_prefix
+    notify_on_success         = var.notify_on_success
+    command_poll_seconds      = var.timings.command_poll_seconds
+    command_max_polls         = var.timings.command_max_polls
+    snapshot_poll_seconds     = var.timings.snapshot_poll_seconds
+    thaw_margin_seconds       = var.timings.thaw_margin_seconds
+    thaw_max_attempts         = var.timings.thaw_max_attempts
+    job_poll_initial_seconds  = var.timings.job_poll_initial_seconds
+    job_poll_max_seconds      = var.timings.job_poll_max_seconds
+    job_wait_max_seconds      = var.timings.job_wait_max_seconds
+    complete_window_minutes   = var.timings.complete_window_minutes
+    copy_poll_initial_seconds = var.timings.copy_poll_initial_seconds
+    copy_poll_max_seconds     = var.timings.copy_poll_max_seconds
+    copy_wait_max_seconds     = var.timings.copy_wait_max_seconds
+    guard_ttl_seconds         = var.timings.guard_ttl_seconds
+  }
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_dynamodb_table" "guard" {
+  #checkov:skip=CKV_AWS_119:A customer-managed key is optional (guard_table_kms_key_arn); the table holds instance ids, run ids and outcomes, encrypted with the AWS-managed key otherwise.
+  name         = local.guard_table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "instance_id"
+
+  attribute {
+    name = "instance_id"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.guard_table_kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_sfn_state_machine" "this" {
+  name       = local.state_machine_name
+  type       = "STANDARD"
+  role_arn   = aws_iam_role.this.arn
+  definition = templatefile("${path.module}/../../asl/backup_instance.asl.json", local.definition_variables)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.this.arn}:*"
+    include_execution_data = true
+    level                  = var.log_level
+  }
+
+  tracing_configuration {
+    enabled = var.tracing_enabled
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.this]
+
+  lifecycle {
+    precondition {
+      condition     = local.worst_case_history_events <= 24000
+      error_message = "With these timings and ${length(var.copy_destination_vault_arns)} copy destination(s), a run that waits the full job_wait_max_seconds and copy_wait_max_seconds could write ${local.worst_case_history_events} history events; Step Functions stops an execution at 25,000. Raise job_poll_max_seconds / copy_poll_max_seconds or lower the waits."
+    }
+  }
+}

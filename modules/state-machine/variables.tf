@@ -1,0 +1,271 @@
+################################################################################
+# Naming
+################################################################################
+
+variable "name_prefix" {
+  description = "Prefix of every resource name this module creates (state machine, role, guard table, log group, alarms, dashboard)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-32 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen, so that every derived name (state machine, role, table, alarms) stays within AWS limits."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource this module creates."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# What the state machine works with
+################################################################################
+
+variable "vault_name" {
+  description = "Name of the AWS Backup vault the backup jobs write to."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{2,50}$", var.vault_name))
+    error_message = "vault_name must be 2-50 letters, digits, hyphens or underscores, as AWS Backup names vaults."
+  }
+}
+
+variable "vault_arn" {
+  description = "ARN of that vault: the only vault the state machine may start backup jobs into."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50}$", var.vault_arn))
+    error_message = "vault_arn must be an AWS Backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)."
+  }
+}
+
+variable "backup_role_arn" {
+  description = "ARN of the IAM role AWS Backup assumes to take and copy the backups (passed to StartBackupJob and StartCopyJob)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", var.backup_role_arn))
+    error_message = "backup_role_arn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME): it is the only role the state machine may pass, and only to AWS Backup."
+  }
+}
+
+variable "ssm_document_name" {
+  description = "Name of the freeze/thaw SSM Command document (docs/contracts.md section 3, modules/instance-documents output document_name)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,128}$", var.ssm_document_name))
+    error_message = "ssm_document_name must be 3-128 letters, digits, '_', '-' or '.', as SSM names documents."
+  }
+}
+
+variable "ssm_document_arn" {
+  description = "ARN of that document: the only document the state machine may send."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:document/[A-Za-z0-9_.-]{3,128}$", var.ssm_document_arn))
+    error_message = "ssm_document_arn must be an SSM document ARN (arn:aws:ssm:REGION:ACCOUNT:document/NAME)."
+  }
+}
+
+variable "selection_tag_key" {
+  description = "Tag key that selects instances for backup. The state machine may send the document only to instances carrying this tag (IAM condition ssm:resourceTag)."
+  type        = string
+  default     = "AppConsistentBackup"
+
+  validation {
+    condition     = length(var.selection_tag_key) >= 1 && length(var.selection_tag_key) <= 128 && !startswith(lower(var.selection_tag_key), "aws:") && can(regex("^[A-Za-z0-9 _.:/=+@-]+$", var.selection_tag_key))
+    error_message = "selection_tag_key must be a valid EC2 tag key: 1-128 characters of letters, digits, spaces and _ . : / = + - @, not starting with \"aws:\" (reserved)."
+  }
+}
+
+variable "notification_topic_arn" {
+  description = "ARN of the SNS topic the state machine publishes its ServiceNow events to (docs/contracts.md section 5); the alarms notify it too."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.notification_topic_arn))
+    error_message = "notification_topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME): the state machine may publish to that topic only."
+  }
+}
+
+variable "notification_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key encrypting the topic: the state machine then gets kms:GenerateDataKey and kms:Decrypt on it, through SNS only. Null for an unencrypted topic or one using the AWS-managed key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notification_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.notification_kms_key_arn))
+    error_message = "notification_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); an alias cannot be granted in IAM."
+  }
+}
+
+variable "copy_destination_vault_arns" {
+  description = "ARNs of the vaults the schedules' copy_targets may copy to (other Regions or accounts). Empty: the state machine gets no copy permission."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.copy_destination_vault_arns : can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50}$", arn))])
+    error_message = "copy_destination_vault_arns must be AWS Backup vault ARNs (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)."
+  }
+}
+
+variable "notify_on_success" {
+  description = "Publish an OK event (severity 5) after every successful run; without it a success is published only as the Clear (severity 0) of an alert a previous run left open. A schedule's policy.notify_on_success can ask for it too."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Timings
+################################################################################
+
+variable "timings" {
+  description = <<-EOT
+    Polling and bounds of the state machine, in seconds unless named otherwise:
+    command_poll_seconds / command_max_polls (freeze and thaw commands), snapshot_poll_seconds
+    (inside the freeze window), thaw_margin_seconds (the thaw starts this long before
+    max_freeze_seconds ends), thaw_max_attempts, job_poll_initial_seconds / job_poll_max_seconds
+    (the interval doubles up to the maximum), job_wait_max_seconds, complete_window_minutes
+    (StartBackupJob CompleteWindowMinutes), copy_poll_initial_seconds / copy_poll_max_seconds /
+    copy_wait_max_seconds, guard_ttl_seconds (how long DynamoDB keeps an instance's guard item
+    after its last scheduled run).
+  EOT
+  type = object({
+    command_poll_seconds      = optional(number, 2)
+    command_max_polls         = optional(number, 30)
+    snapshot_poll_seconds     = optional(number, 2)
+    thaw_margin_seconds       = optional(number, 8)
+    thaw_max_attempts         = optional(number, 3)
+    job_poll_initial_seconds  = optional(number, 30)
+    job_poll_max_seconds      = optional(number, 900)
+    job_wait_max_seconds      = optional(number, 612000)
+    complete_window_minutes   = optional(number, 10080)
+    copy_poll_initial_seconds = optional(number, 60)
+    copy_poll_max_seconds     = optional(number, 3600)
+    copy_wait_max_seconds     = optional(number, 259200)
+    guard_ttl_seconds         = optional(number, 2592000)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for name, value in var.timings : value == floor(value) && value >= 1])
+    error_message = "Every timing must be a whole number of at least 1."
+  }
+
+  validation {
+    condition     = var.timings.command_poll_seconds <= 60 && var.timings.snapshot_poll_seconds <= 10
+    error_message = "command_poll_seconds must be at most 60 and snapshot_poll_seconds at most 10: the freeze window is measured in seconds."
+  }
+
+  validation {
+    condition     = var.timings.thaw_margin_seconds <= 60 && var.timings.thaw_max_attempts <= 10
+    error_message = "thaw_margin_seconds must be at most 60 and thaw_max_attempts at most 10."
+  }
+
+  validation {
+    condition     = var.timings.job_poll_initial_seconds <= var.timings.job_poll_max_seconds && var.timings.copy_poll_initial_seconds <= var.timings.copy_poll_max_seconds
+    error_message = "The initial poll intervals must not exceed their maximums (job_poll_*, copy_poll_*)."
+  }
+
+  validation {
+    condition     = var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds <= 1000 && var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds <= 1000
+    error_message = "job_wait_max_seconds / job_poll_max_seconds and copy_wait_max_seconds / copy_poll_max_seconds must each be at most 1000 polls: an execution's history is limited to 25,000 events (about 17 per poll)."
+  }
+
+  validation {
+    condition     = var.timings.job_wait_max_seconds + var.timings.copy_wait_max_seconds <= 2505600
+    error_message = "job_wait_max_seconds + copy_wait_max_seconds must stay within 29 days: the state machine's own timeout is 30 days."
+  }
+
+  validation {
+    condition     = var.timings.complete_window_minutes >= 60 && var.timings.complete_window_minutes * 60 <= var.timings.job_wait_max_seconds
+    error_message = "complete_window_minutes must be at least 60 and, in seconds, no longer than job_wait_max_seconds (AWS Backup must end the job before the state machine stops waiting)."
+  }
+}
+
+################################################################################
+# Logs, traces, encryption, IAM
+################################################################################
+
+variable "log_level" {
+  description = "Step Functions log level: ERROR logs failed executions and states; ALL logs every transition (with execution data, useful to investigate a run, costlier for large fleets)."
+  type        = string
+  default     = "ERROR"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be ALL, ERROR or FATAL (OFF would leave failed runs without a trace)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the state machine's log group, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "ARN of a customer-managed KMS key to encrypt the log group (its key policy must allow the CloudWatch Logs service). Null: CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "guard_table_kms_key_arn" {
+  description = "ARN of a customer-managed KMS key for the guard table. Null: the AWS-managed key (aws/dynamodb); the table holds instance ids, run ids and outcomes only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.guard_table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.guard_table_kms_key_arn))
+    error_message = "guard_table_kms_key_arn must be null or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+}
+
+variable "tracing_enabled" {
+  description = "Send X-Ray traces of the executions."
+  type        = bool
+  default     = true
+}
+
+variable "permissions_boundary_arn" {
+  description = "ARN of an IAM permissions boundary to set on the state machine's role, as landing zones often require. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be null or an IAM policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)."
+  }
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+variable "alarm_period_seconds" {
+  description = "Period of the failed / timed-out execution alarms: they fire when at least one execution failed or timed out within it."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = contains([60, 300, 900, 3600, 21600, 86400], var.alarm_period_seconds)
+    error_message = "alarm_period_seconds must be 60, 300, 900, 3600, 21600 or 86400."
+  }
+}

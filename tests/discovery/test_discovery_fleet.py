@@ -1,0 +1,218 @@
+"""The handler against moto: a large mixed fleet, replays, dry runs, exact tag matching."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from discovery import clients, handler, inventory
+from tests.discovery import fleet
+from tests.discovery.support import FakeContext, schedule_event
+
+TAG = "AppConsistentBackup"
+OPT_OUT = "AppConsistentBackupOptOut"
+
+
+@pytest.fixture
+def mixed_fleet(aws, monkeypatch):
+    """1,100+ selected instances over many reservations, and others that must not be."""
+    monkeypatch.setattr(inventory, "PAGE_SIZE", 7)  # moto pages by reservation: ~25 pages
+    selected = {TAG: "nightly"}
+    groups = {
+        "linux": fleet.make(1000, selected, per_reservation=90)
+        + fleet.make(40, selected, per_reservation=1),
+        "windows": fleet.make(30, selected, windows=True, per_reservation=10),
+        "stopped": fleet.make(40, selected, state="stopped", per_reservation=20),
+        "pending": fleet.make(5, selected, state="pending"),
+        "terminated": fleet.make(6, selected, state="terminated"),
+        "opted_out": fleet.make(20, {**selected, OPT_OUT: "True"}, per_reservation=4),
+        "opt_out_false": fleet.make(3, {**selected, OPT_OUT: "false"}),
+        # Not selected: another value, a case variant, a prefix, another key, no tag.
+        "other": fleet.make(10, {TAG: "weekly"})
+        + fleet.make(5, {TAG: "Nightly"})
+        + fleet.make(5, {TAG: "nightly-extra"})
+        + fleet.make(5, {"Backup": "nightly"})
+        + fleet.make(5, {}),
+    }
+    return aws, groups
+
+
+def test_every_tagged_instance_gets_one_execution_and_a_replay_starts_nothing(mixed_fleet):
+    env, groups = mixed_fleet
+    eligible = set(
+        groups["linux"] + groups["windows"] + groups["stopped"] + groups["opt_out_false"]
+    )
+    assert len(eligible) > 1000
+
+    pages = []
+    clients.get("ec2").meta.events.register(
+        "before-parameter-build.ec2.DescribeInstances",
+        lambda **kwargs: pages.append(dict(kwargs["params"])),
+    )
+
+    summary = handler.run(schedule_event(), FakeContext(), env.hand_on)
+
+    assert len(pages) >= 5  # several pages, each asked for with the tag filter
+    assert all(p["Filters"] == [{"Name": f"tag:{TAG}", "Values": ["nightly"]}] for p in pages)
+    inputs = env.execution_inputs()
+    assert {i["instance_id"] for i in inputs.values()} == eligible
+    windows_ids = {i["instance_id"] for i in inputs.values() if i["platform"] == "windows"}
+    assert windows_ids == set(groups["windows"])
+    assert len(inputs) == len(eligible)  # one each
+    assert summary["started"] == len(eligible)
+    assert summary["already_started"] == 0
+    assert summary["failed"] == 0
+    assert summary["skipped"] == {
+        "opted_out": 20,
+        "state_pending": 5,
+        "state_terminated": 6,
+    }
+    assert summary["fleet_size"] == summary["discovered"] == len(eligible) + 31
+    assert summary["run_complete"] is True
+    assert summary["handed_on"] == 0
+    assert env.handed_on == []
+    assert env.notifications() == []
+
+    # Names and inputs follow docs/contracts.md section 2.
+    linux, windows, stopped = groups["linux"][0], groups["windows"][0], groups["stopped"][0]
+    name = f"nightly-{linux}-20261123T010000Z"
+    assert inputs[name] == {
+        "instance_id": linux,
+        "instance_arn": f"arn:aws:ec2:eu-west-1:{fleet.ACCOUNT}:instance/{linux}",
+        "platform": "linux",
+        "instance_state": "running",
+        "run_id": name,
+        "schedule_name": "nightly",
+        "scheduled_time": "2026-11-23T01:00:00Z",
+        "policy": schedule_event()["policy"],
+    }
+    assert inputs[f"nightly-{windows}-20261123T010000Z"]["platform"] == "windows"
+    stopped_input = inputs[f"nightly-{stopped}-20261123T010000Z"]
+    assert stopped_input["instance_state"] == "stopped"
+    assert stopped_input["platform"] == "linux"
+    assert all(len(n) <= 80 for n in inputs)
+
+    # Replaying the same event (a scheduler retry, a manual re-run) starts nothing new.
+    again = handler.run(schedule_event(), FakeContext(), env.hand_on)
+    assert again["started"] == 0
+    assert again["already_started"] == len(eligible)
+    assert len(env.execution_inputs()) == len(eligible)
+
+
+def test_stopped_instances_skipped_by_policy(aws):
+    running = fleet.make(3, {TAG: "nightly"})
+    stopped = fleet.make(4, {TAG: "nightly"}, state="stopped")
+    event = schedule_event()
+    event["policy"]["stopped_instances"] = "skip"
+
+    summary = handler.run(event, FakeContext(), aws.hand_on)
+
+    started = {i["instance_id"] for i in aws.execution_inputs().values()}
+    assert started == set(running)
+    assert summary["skipped"] == {"stopped_by_policy": len(stopped)}
+
+
+def test_tag_value_matches_exactly_wildcards_included(aws):
+    literal = fleet.make(2, {TAG: "db*"})
+    fleet.make(2, {TAG: "db-1"})
+    fleet.make(2, {TAG: "dbx"})
+    question = fleet.make(1, {TAG: "a?c"})
+    fleet.make(1, {TAG: "abc"})
+
+    summary = handler.run(schedule_event(tag_value="db*"), FakeContext(), aws.hand_on)
+    assert summary["started"] == 2
+    assert {i["instance_id"] for i in aws.execution_inputs().values()} == set(literal)
+
+    handler.run(schedule_event(tag_value="a?c", schedule_name="other"), FakeContext(), aws.hand_on)
+    other = {
+        i["instance_id"] for i in aws.execution_inputs().values() if i["schedule_name"] == "other"
+    }
+    assert other == set(question)
+
+
+def test_policy_defaults_are_filled_in_the_execution_input(aws):
+    fleet.make(1, {TAG: "nightly"})
+    event = schedule_event()
+    event["policy"] = {"retention_days": 7}
+    handler.run(event, FakeContext(), aws.hand_on)
+    (document,) = aws.execution_inputs().values()
+    assert document["policy"] == {
+        "retention_days": 7,
+        "max_freeze_seconds": 30,
+        "on_freeze_failure": "crash-consistent",
+        "stopped_instances": "backup",
+        "copy_targets": [],
+        "notify_on_success": False,
+    }
+
+
+def test_dry_run_lists_and_starts_nothing(aws, caplog):
+    running = fleet.make(3, {TAG: "nightly"})
+    opted = fleet.make(2, {TAG: "nightly", OPT_OUT: "true"})
+    caplog.set_level("INFO")
+
+    result = handler.run(schedule_event(dry_run=True), FakeContext(), aws.hand_on)
+
+    assert aws.executions() == []
+    assert result["status"] == "dry_run"
+    assert result["would_start"] == 3
+    assert sorted(i["instance_id"] for i in result["instances"]) == sorted(running)
+    assert result["instances"][0]["execution_name"].startswith("nightly-i-")
+    assert result["skipped_instances"] == {"opted_out": sorted(opted)}
+    assert result["started"] == 0
+    logged = [r for r in caplog.records if r.getMessage().startswith("dry run")]
+    assert any(getattr(r, "reason", None) == "opted_out" for r in logged)
+
+
+def test_summary_is_one_log_line_and_metrics_are_emf(aws, caplog, capsys):
+    fleet.make(2, {TAG: "nightly"})
+    fleet.make(1, {TAG: "nightly", OPT_OUT: "true"})
+    caplog.set_level("INFO")
+
+    handler.run(schedule_event(), FakeContext(), aws.hand_on)
+
+    (record,) = [r for r in caplog.records if r.getMessage() == "discovery run summary"]
+    summary = record.summary
+    json.dumps(summary)  # serializable as the runtime's JSON formatter needs
+    assert summary["started"] == 2
+    assert summary["skipped"] == {"opted_out": 1}
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    (metrics,) = lines
+    directive = metrics["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "AppConsistentBackup/Discovery"
+    assert directive["Dimensions"] == [["NamePrefix", "ScheduleName"]]
+    names = {m["Name"] for m in directive["Metrics"]}
+    assert names == {"Discovered", "Started", "AlreadyStarted", "Skipped", "Failed", "Deferred"}
+    assert metrics["Started"] == 2
+    assert metrics["Skipped"] == 1
+    assert metrics["ScheduleName"] == "nightly"
+    assert metrics["NamePrefix"] == "acb"
+
+
+def test_execution_already_exists_counts_as_already_started(aws):
+    ids = fleet.make(4, {TAG: "nightly"})
+    handler.run(schedule_event(), FakeContext(), aws.hand_on)
+    # Once an execution has ended, a same-named start answers ExecutionAlreadyExists
+    # (AWS and moto alike); while it runs with identical input, both return it.
+    for execution in aws.executions():
+        aws.sfn.stop_execution(executionArn=execution["executionArn"])
+
+    summary = handler.run(schedule_event(), FakeContext(), aws.hand_on)
+
+    assert summary["already_started"] == len(ids)
+    assert summary["started"] == 0
+    assert summary["failed"] == 0
+    assert aws.notifications() == []
+
+
+def test_a_changed_policy_for_the_same_run_starts_nothing_twice(aws):
+    fleet.make(3, {TAG: "nightly"})
+    handler.run(schedule_event(), FakeContext(), aws.hand_on)
+    event = schedule_event()
+    event["policy"]["retention_days"] = 90  # different input, same execution name
+
+    summary = handler.run(event, FakeContext(), aws.hand_on)
+
+    assert summary["already_started"] == 3
+    assert len(aws.executions()) == 3

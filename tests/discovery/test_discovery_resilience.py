@@ -1,0 +1,313 @@
+"""Throttling, time running out, failures to start, and failures of the run itself."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import botocore.retries.standard
+import pytest
+from moto.core.exceptions import JsonRESTError
+from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.models import EC2Backend
+from moto.stepfunctions.models import StepFunctionBackend
+
+from discovery import clients, config, continuation, handler, notify
+from tests.discovery import fleet
+from tests.discovery.support import FakeContext, schedule_event
+
+TAG = "AppConsistentBackup"
+
+
+class Fault:
+    """Make moto's own backend answer chosen calls with an AWS error.
+
+    The fault sits in the emulator, behind botocore: the client sees an HTTP error
+    response, and botocore's retry mode retries it as it would on AWS.
+    (A botocore before-send hook cannot do this under moto: botocore calls every
+    before-send handler, so moto would still carry out the request.)
+    """
+
+    def __init__(self, monkeypatch, backend_class, method, error, *, times=None, when=None):
+        self.injected = 0
+        self.calls = 0
+        self.active = True
+        lock = threading.Lock()
+        original = getattr(backend_class, method)
+
+        def faulty(backend, *args, **kwargs):
+            with lock:
+                self.calls += 1
+                inject = (
+                    self.active
+                    and (times is None or self.injected < times)
+                    and (when is None or when(*args, **kwargs))
+                )
+                if inject:
+                    self.injected += 1
+            if inject:
+                raise error()
+            return original(backend, *args, **kwargs)
+
+        monkeypatch.setattr(backend_class, method, faulty)
+
+
+def sfn_error(code, message="injected"):
+    return lambda: JsonRESTError(code, message)
+
+
+def starting(instance_ids):
+    """A `when` for StartExecution: the execution name names one of these instances."""
+    return lambda _arn, name, _input: any(i in name for i in instance_ids)
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    """botocore's jittered backoff, without the sleeping (the retries still happen)."""
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0)
+
+
+def started_ids(env):
+    return sorted(i["instance_id"] for i in env.execution_inputs().values())
+
+
+def drive(env, event, budget_calls):
+    """Run the event, then every continuation it hands on, as Lambda would."""
+    summaries = [handler.run(event, FakeContext(budget_calls), env.hand_on)]
+    while env.handed_on:
+        summaries.append(handler.run(env.handed_on.pop(0), FakeContext(budget_calls), env.hand_on))
+    return summaries
+
+
+def test_throttling_loses_no_instance(aws, no_backoff, monkeypatch):
+    ids = fleet.make(200, {TAG: "nightly"}, per_reservation=50)
+    # 300 throttles: more than botocore's retry quota absorbs (it stops retrying after
+    # ~100 throttled retries), so the handler's own wait-and-retry is exercised too.
+    fault = Fault(
+        monkeypatch,
+        StepFunctionBackend,
+        "start_execution",
+        sfn_error("ThrottlingException", "Rate exceeded"),
+        times=300,
+    )
+
+    summary = handler.run(schedule_event(), FakeContext(), aws.hand_on)
+
+    assert fault.injected == 300
+    assert started_ids(aws) == sorted(ids)
+    assert summary["started"] == 200
+    assert summary["failed"] == summary["deferred"] == 0
+    assert aws.notifications() == []
+
+
+def test_time_running_out_hands_the_rest_on_and_continuations_finish(aws):
+    ids = fleet.make(330, {TAG: "nightly"}, per_reservation=30)
+    skipped = fleet.make(7, {TAG: "nightly"}, state="pending")
+
+    summaries = drive(aws, schedule_event(), budget_calls=100)
+
+    assert len(summaries) >= 4  # 337 instances, about 100 per invocation
+    assert started_ids(aws) == sorted(ids)  # every one, exactly once
+    assert sum(s["started"] for s in summaries) == 330
+    assert all(not s["run_complete"] for s in summaries[:-1])
+    final = summaries[-1]
+    assert final["run_complete"] is True
+    assert final["hop"] == len(summaries) - 1
+    assert final["run_totals"] == {
+        "discovered": 337,
+        "started": 330,
+        "already_started": 0,
+        "failed": 0,
+        "skipped": {"state_pending": len(skipped)},
+    }
+
+
+def test_a_replayed_continuation_starts_nothing_new(aws):
+    fleet.make(50, {TAG: "nightly"})
+    handler.run(schedule_event(), FakeContext(20), aws.hand_on)
+    (event,) = aws.handed_on
+    first = handler.run(event, FakeContext(), aws.hand_on)
+    again = handler.run(event, FakeContext(), aws.hand_on)  # Lambda retries an async event
+
+    assert first["started"] == 50 - 20
+    assert again["started"] == 0
+    assert again["already_started"] == 30
+    assert len(aws.executions()) == 50
+
+
+def test_still_throttled_when_time_runs_out_is_deferred_not_lost(aws, no_backoff, monkeypatch):
+    ids = fleet.make(12, {TAG: "nightly"})
+    victim = ids[3]
+    fault = Fault(
+        monkeypatch,
+        StepFunctionBackend,
+        "start_execution",
+        sfn_error("ThrottlingException", "Rate exceeded"),
+        when=starting([victim]),
+    )
+
+    first = handler.run(schedule_event(), FakeContext(60), aws.hand_on)
+
+    assert first["deferred"] == 1
+    assert first["started"] == 11
+    assert first["handed_on"] == 1
+    (event,) = aws.handed_on
+    assert event["continuation"]["retry_instance_ids"] == [victim]
+    assert event["continuation"]["resume_from_instance_id"] is None
+    fault.active = False
+    aws.handed_on.clear()
+
+    second = handler.run(event, FakeContext(), aws.hand_on)
+
+    assert second["started"] == 1
+    assert second["run_totals"]["started"] == 12
+    assert second["run_totals"]["discovered"] == 12
+    assert started_ids(aws) == sorted(ids)
+
+
+def test_instances_that_cannot_be_started_are_notified_in_the_itsm_format(aws, monkeypatch):
+    ids = fleet.make(5, {TAG: "nightly"})
+    Fault(
+        monkeypatch,
+        StepFunctionBackend,
+        "start_execution",
+        sfn_error("InvalidExecutionInput"),
+        when=starting(ids[:2]),
+    )
+
+    summary = handler.run(schedule_event(), FakeContext(), aws.hand_on)
+
+    assert summary["failed"] == 2
+    assert summary["started"] == 3
+    assert summary["failed_by_code"] == {"InvalidExecutionInput": 2}
+    notes = aws.notifications()
+    assert len(notes) == 2
+    note = next(n for n in notes if ids[0] in n["subject"])
+    assert note["subject"] == f"[Major] app-consistent-backup failed {ids[0]}"
+    message = json.loads(note["message"])
+    assert message["source"] == "app-consistent-backup"
+    assert message["event_class"] == "acb"
+    assert message["node"] == ids[0]
+    assert message["resource"] == f"arn:aws:ec2:eu-west-1:{fleet.ACCOUNT}:instance/{ids[0]}"
+    assert message["type"] == "BackupFailed"
+    assert message["metric_name"] == "start-execution"
+    assert message["message_key"] == f"acb:{ids[0]}"
+    assert message["severity"] == "2"
+    assert message["resolution_state"] == "New"
+    assert len(message["time_of_event"]) == 19
+    assert message["time_of_event"][10] == " "
+    info = json.loads(message["additional_info"])
+    assert all(isinstance(v, str) for v in info.values())
+    assert info["run_id"] == f"nightly-{ids[0]}-20261123T010000Z"
+    assert info["stage"] == "start-execution"
+    assert info["error_code"] == "InvalidExecutionInput"
+    attributes = {k: v["Value"] for k, v in note["attributes"].items()}
+    assert attributes == {
+        "severity": "2",
+        "stage": "start-execution",
+        "outcome": "failed",
+        "instance_id": ids[0],
+    }
+
+
+def test_a_fatal_error_stops_the_calls_and_caps_the_notifications(aws, monkeypatch):
+    ids = fleet.make(10, {TAG: "nightly"})
+    monkeypatch.setenv("MAX_CONCURRENCY", "1")
+    config.load.cache_clear()
+    monkeypatch.setattr(notify, "MAX_INSTANCE_NOTIFICATIONS", 3)
+    aws.sfn.delete_state_machine(stateMachineArn=aws.state_machine_arn)
+    calls = []
+    clients.get("stepfunctions").meta.events.register(
+        "before-call.states.StartExecution", lambda **kw: calls.append(1)
+    )
+
+    summary = handler.run(schedule_event(), FakeContext(), aws.hand_on)
+
+    assert summary["failed"] == len(ids)
+    assert summary["failed_by_code"] == {"StateMachineDoesNotExist": len(ids)}
+    assert len(calls) < len(ids)  # stopped calling once the error proved fatal
+    notes = aws.notifications()
+    assert len(notes) == 4  # three instances, then one message with the count
+    aggregate = json.loads(notes[-1]["message"])
+    assert aggregate["metric_name"] == "discovery"
+    assert "7 more instances" in aggregate["description"]
+
+
+def test_discovery_failure_is_notified_and_raised(aws, monkeypatch):
+    fleet.make(2, {TAG: "nightly"})
+    Fault(
+        monkeypatch,
+        EC2Backend,
+        "describe_instances",
+        lambda: EC2ClientError("UnauthorizedOperation", "You are not authorized"),
+    )
+
+    with pytest.raises(handler.DiscoveryError, match="DescribeInstances"):
+        handler.run(schedule_event(), FakeContext(), aws.hand_on)
+
+    (note,) = aws.notifications()
+    message = json.loads(note["message"])
+    assert message["metric_name"] == "discovery"
+    assert message["node"] == "schedule/nightly"
+    assert message["message_key"] == "acb:discovery:nightly"
+    assert aws.executions() == []
+
+
+def test_a_continuation_that_cannot_be_handed_on_is_notified_and_raised(aws):
+    fleet.make(30, {TAG: "nightly"})
+
+    def broken(_arn, _event):
+        raise continuation.HandOnError("asynchronous self-invocation answered 500")
+
+    with pytest.raises(handler.DiscoveryError, match="not handed on"):
+        handler.run(schedule_event(), FakeContext(10), broken)
+
+    (note,) = aws.notifications()
+    message = json.loads(note["message"])
+    assert message["metric_name"] == "discovery"
+    assert "20 instances" in message["description"]
+
+
+def test_no_progress_is_an_error_not_a_loop(aws):
+    fleet.make(3, {TAG: "nightly"})
+    with pytest.raises(handler.DiscoveryError, match="no progress"):
+        handler.run(schedule_event(), FakeContext(0), aws.hand_on)
+    assert aws.handed_on == []
+    assert len(aws.notifications()) == 1
+
+
+def test_too_many_hand_ons_stop_the_run(aws):
+    fleet.make(1, {TAG: "nightly"})
+    event = schedule_event(
+        continuation={
+            "hop": continuation.MAX_HOPS + 1,
+            "chain_started_at": "2026-11-23T01:00:05Z",
+            "resume_from_instance_id": "i-00000000",
+        }
+    )
+    with pytest.raises(handler.DiscoveryError, match="hand-ons"):
+        handler.run(event, FakeContext(), aws.hand_on)
+    assert aws.executions() == []
+
+
+def test_an_unexpected_error_fails_one_instance_not_the_run(aws):
+    ids = fleet.make(3, {TAG: "nightly"})
+    real = clients.get("stepfunctions").start_execution
+
+    def flaky(**kwargs):
+        if ids[0] in kwargs["name"]:
+            raise RuntimeError("surprise")
+        return real(**kwargs)
+
+    sfn = clients.get("stepfunctions")
+    original = sfn.start_execution
+    sfn.start_execution = flaky
+    try:
+        summary = handler.run(schedule_event(), FakeContext(), aws.hand_on)
+    finally:
+        sfn.start_execution = original
+
+    assert summary["failed_by_code"] == {"RuntimeError": 1}
+    assert summary["started"] == 2
+    (note,) = aws.notifications()
+    assert ids[0] in note["subject"]
