@@ -21,7 +21,7 @@ TF_MODULES  := $(sort $(dir $(wildcard modules/*/main.tf)))
 TF_EXAMPLES := $(sort $(dir $(wildcard examples/*/main.tf)))
 TF_DIRS     := . $(TF_MODULES) $(TF_EXAMPLES)
 TF_TESTED   := . $(sort $(patsubst %/tests/,%/,$(dir $(wildcard modules/*/tests/*.tftest.hcl))))
-SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
+SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' '.ci/*' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
 ASL_FILES   := $(wildcard asl/*.asl.json)
 
 .PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean
@@ -82,7 +82,7 @@ fmt-check:
 
 asl-lint: node_modules/.installed
 	@test -n "$(ASL_FILES)" || { echo "no asl/*.asl.json found"; exit 1; }
-	node_modules/.bin/asl-validator --silent $(foreach f,$(ASL_FILES),--json-definition-path $(f)) && echo "asl-validator: $(ASL_FILES) valid"
+	node_modules/.bin/asl-validator --silent $(foreach f,$(ASL_FILES),--json-path $(f)) && echo "asl-validator: $(ASL_FILES) valid"
 
 tf-init: .tfcli/terraformrc
 	@for d in $(TF_DIRS); do \
@@ -94,7 +94,7 @@ validate: tf-init ## terraform validate of the root, every submodule and every e
 	@for d in $(TF_DIRS); do echo "terraform validate $$d"; terraform -chdir=$$d validate -no-color; done
 
 tf-test: tf-init ## terraform test (mock provider) of the root and every submodule with tests
-	@for d in $(TF_TESTED); do echo "terraform test $$d"; terraform -chdir=$$d test -no-color; done
+	@scripts/terraform-test-all.sh $(TF_TESTED)
 
 checkov: $(CHECKOV_VENV)/.installed ## checkov over the module: no failed check without an inline reason
 	HCL_PARSE_TIMEOUT_SEC=300 $(CHECKOV_VENV)/bin/checkov -d . --framework terraform --skip-download --compact --quiet \

@@ -118,19 +118,19 @@ def _freeze_emulated(
     freezes = [r for r in records if r.kind == "freeze"]
     thaws = [r for r in records if r.kind == "thaw"]
     if member.platform == "windows":
-        return Freeze("- (Windows: VSS)")
+        return Freeze("none: VSS")
     if member.stopped:
-        return Freeze("- (stopped)")
+        return Freeze("none: stopped")
     if not freezes:
-        return Freeze("- (no freeze sent)")
+        return Freeze("none: agent offline" if member.agent.get("ping") else "-")
     if freezes[-1].exit_code != 0 or freezes[-1].status != "Success":
-        return Freeze(f"- (freeze failed, exit {freezes[-1].exit_code})")
+        return Freeze(f"none: failed ({freezes[-1].exit_code})")
     thaw = _last_json(thaws[-1].stdout) if thaws else None
     if not thaw or thaw.get("freeze_duration_ms") is None:
         return Freeze("? (no thaw report)")
     ms = float(thaw["freeze_duration_ms"])
     return Freeze(
-        f"{ms / 1000:.1f} s emulated",
+        f"{ms / 1000:.1f} s (emul.)",
         milliseconds=ms,
         frozen_at=thaw.get("frozen_at"),
         thawed_at=thaw.get("thawed_at"),
@@ -142,9 +142,9 @@ def _freeze_real(agent: RealAgent) -> Freeze:
     freezes = [c for c in agent.commands if c.kind == "freeze"]
     thaws = [c for c in agent.commands if c.kind == "thaw"]
     if not freezes:
-        return Freeze("- (no freeze sent)", real=True)
+        return Freeze("-", real=True)
     if freezes[-1].exit_code != 0:
-        return Freeze(f"- (real freeze failed, exit {freezes[-1].exit_code})", real=True)
+        return Freeze(f"none: failed ({freezes[-1].exit_code})", real=True)
     raw = thaws[-1].raw_report if thaws else None
     if not raw or raw.get("freeze_duration_ms") is None:
         return Freeze("? (no thaw report)", real=True)
@@ -224,9 +224,8 @@ def collect(
                         )
                     result.consistency = label
         result.notifications = by_node.get(instance.instance_id, [])
-        if result.consistency is None and result.notifications:
-            info = json.loads(result.notifications[-1].get("additional_info") or "{}")
-            result.consistency = info.get("consistency") or None
+        if not result.recovery_point:
+            result.consistency = None  # nothing was backed up: no consistency to claim
         if member.live and real_agent is not None:
             result.freeze = _freeze_real(real_agent)
         else:
@@ -330,22 +329,29 @@ def _notification_text(result: InstanceResult) -> str:
     if not result.notifications:
         return "-"
     return ", ".join(
-        f"sev {n.get('severity')} {n.get('type')}/{n.get('metric_name')}"
-        for n in result.notifications
+        f"sev {n.get('severity')} {n.get('metric_name')}" for n in result.notifications
     )
 
 
 def _job_text(result: InstanceResult) -> str:
     if not result.job_id:
         return "-"
-    return f"{result.job_id[:8]} {result.job_state}"
+    return f"{result.job_state} {result.job_id[:8]}"
 
 
 def _recovery_text(result: InstanceResult) -> str:
     if not result.recovery_point:
         return "-"
-    plural = "s" if result.snapshots != 1 else ""
-    return f"{result.recovery_point} ({result.snapshots} snapshot{plural})"
+    return f"{result.recovery_point} ({result.snapshots} snap)"
+
+
+def _outcome_text(result: InstanceResult) -> str:
+    if result.execution_name is None:
+        reason = result.expected.skip_reason if not result.expected.started else None
+        return {"opted_out": "skipped: opted out", fleet.NOT_SELECTED: "not selected"}.get(
+            reason or "", "not started"
+        )
+    return result.shown_outcome
 
 
 def render(cycle: Cycle) -> list[str]:
@@ -353,25 +359,24 @@ def render(cycle: Cycle) -> list[str]:
         [
             "",
             "INSTANCE",
-            "ROLE IN THE DEMO",
+            "ID",
+            "WHAT IT IS",
             "OUTCOME",
             "CONSISTENCY",
-            "FREEZE WINDOW",
+            "FREEZE",
             "BACKUP JOB",
             "RECOVERY POINT",
-            "NOTIFICATION",
+            "NOTIFIED",
         ]
     ]
     for r in cycle.instances:
-        outcome = r.shown_outcome
-        if r.execution_name is None and r.expected.skip_reason:
-            outcome = f"not started ({r.expected.skip_reason})"
         rows.append(
             [
                 "ok" if r.as_expected else "XX",
-                f"{r.name} {r.instance_id}",
+                r.name,
+                r.instance_id,
                 r.what,
-                outcome,
+                _outcome_text(r),
                 r.consistency or "-",
                 r.freeze.text,
                 _job_text(r),
@@ -379,8 +384,13 @@ def render(cycle: Cycle) -> list[str]:
                 _notification_text(r),
             ]
         )
+    ok = sum(1 for r in cycle.instances if r.as_expected)
     lines = ["", "BACKUP CYCLE REPORT", ""]
     lines += _table(rows)
+    lines.append(
+        "(ok: as expected. FREEZE: how long writers were blocked; REAL: fsfreeze on this "
+        "machine, emul.: on the emulator's clock)"
+    )
     lines.append("")
     reasons = [r for r in cycle.instances if r.outcome not in (None, "succeeded") and r.reason]
     if reasons:
@@ -391,39 +401,40 @@ def render(cycle: Cycle) -> list[str]:
 
     summary = cycle.discovery
     outcomes = Counter(r.shown_outcome for r in cycle.instances if r.execution_name)
-    ok = sum(1 for r in cycle.instances if r.as_expected)
     skipped = summary.get("skipped") or {}
+    untagged = sum(1 for m in fleet.FLEET if not m.tagged)
     lines.append("Totals:")
     lines.append(
-        f"  discovery: {summary.get('fleet_size')} tagged instances found, "
-        f"{summary.get('started')} executions started, "
+        f"  discovery: {summary.get('fleet_size')} tagged instances found "
+        f"({untagged} untagged not selected), {summary.get('started')} executions started, "
         f"{summary.get('skipped_total', 0)} skipped "
-        f"({', '.join(f'{k}: {v}' for k, v in skipped.items()) or 'none'}); "
-        f"{len(cycle.instances) - (summary.get('fleet_size') or 0)} instance(s) not tagged"
+        f"({', '.join(f'{k}: {v}' for k, v in skipped.items()) or 'none'})"
     )
     lines.append(
         "  executions: "
-        + ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+        + (", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "none")
         + f"; {cycle.recovery_points} recovery points in the vault"
     )
     lines.append(f"  as expected: {ok} of {len(cycle.instances)} instances")
     lines.append("")
-    lines.append("Notifications (ServiceNow Event Management fields):")
+    lines.append("Notifications (ServiceNow Event Management fields), one per problem:")
     for destination in cycle.destinations:
-        lines.append(f"  topic -> {destination} (the stand-in for ServiceNow)")
-    lines.append(f"  {len(cycle.notifications)} received there; dead-letter queue: "
-                 f"{cycle.dead_letters} message(s)")
+        lines.append(f"  SNS topic -> {destination} (stands in for ServiceNow)")
+    lines.append(
+        f"  {len(cycle.notifications)} received there; discovery dead-letter queue: "
+        f"{cycle.dead_letters}"
+    )
     for n in cycle.notifications:
         lines.append(
-            f"  [sev {n.get('severity')}] {n.get('node')} {n.get('type')} "
-            f"stage={n.get('metric_name')} message_key={n.get('message_key')}"
+            f"  [severity {n.get('severity')}] node={n.get('node')} type={n.get('type')} "
+            f"metric_name={n.get('metric_name')} message_key={n.get('message_key')}"
         )
         lines.append(f"      {n.get('description')}")
     lines.append("")
     lines.append("Real freeze:")
     for line in cycle.live_note.splitlines():
         lines.append(f"  {line}")
-    if cycle.problems or not all(r.as_expected for r in cycle.instances):
+    if cycle.problems or ok < len(cycle.instances):
         lines.append("")
         lines.append("NOT AS EXPECTED:")
         for problem in cycle.problems:

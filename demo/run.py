@@ -365,7 +365,15 @@ def run_demo(say: Say = print, handle_signals: bool = False) -> DemoResult:
         clock.say("backup cycle: the deployed discovery function, invoked with the "
                   f"schedule's input ({deployment.schedule['Name']})...")
         code_dir = deployed_code(aws, deployment.function, workdir / "lambda" / "task")
+        if PLACEHOLDER not in deployment.schedule["Target"]["Input"]:
+            clock.say(
+                "  WARNING: the schedule's input does not carry the keyword "
+                f"{PLACEHOLDER} as such (JSON-escaped?): EventBridge Scheduler replaces "
+                "the literal keyword only, so the function gets it unfilled"
+            )
         _event, summary = invoke_discovery(aws, deployment, code_dir, workdir / "discovery.log")
+        if summary.get("status") != "done":
+            clock.say(f"  the discovery function answered {json.dumps(summary)}")
         clock.say(f"  discovery: {summary.get('fleet_size')} tagged, "
                   f"{summary.get('started')} executions started, skipped {summary.get('skipped')}")
         clock.say("  executions (run by the emulated Step Functions, one at a time):")
@@ -389,6 +397,10 @@ def run_demo(say: Say = print, handle_signals: bool = False) -> DemoResult:
             real_agent=real_agent,
             live_note=note,
         )
+        if summary.get("status") != "done":
+            cycle.problems.insert(
+                0, f"the discovery run did not complete: {json.dumps(summary)[:300]}"
+            )
         if real_agent is not None and live is not None:
             live_result = next(r for r in cycle.instances if r.live)
             cycle.live_note, problems = live_note(live_result, real_agent, live, clients["ec2"])

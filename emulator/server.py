@@ -84,6 +84,7 @@ class LocalEmulator:
         port: int | None = None,
         serial_executions: bool = True,
         fast_waits: bool = True,
+        log_path: str | os.PathLike[str] | None = None,
     ) -> None:
         self.region = region
         self.account = ACCOUNT
@@ -97,6 +98,9 @@ class LocalEmulator:
         self._saved_config: dict[str, Any] = {}
         self._saved_environment: dict[str, str | None] = {}
         self._was_installed = False
+        self.log_path = log_path
+        self._log_handler: Any = None
+        self._saved_loggers: dict[str, tuple[int, bool]] = {}
 
     @property
     def endpoint(self) -> str:
@@ -112,6 +116,8 @@ class LocalEmulator:
             return self
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
+
+        self._redirect_logs()
 
         self._saved_config = {
             "execute_state_machine": default_user_config["stepfunctions"].get(
@@ -178,6 +184,41 @@ class LocalEmulator:
                     raise
                 time.sleep(0.05)
 
+    def _redirect_logs(self) -> None:
+        """No line per request; moto's and the server's warnings to ``log_path`` (or nowhere).
+
+        moto's interpreter logs every caught JSONPath miss and every Catch as an error, and
+        the server logs a traceback for any operation moto lacks: the caller's output stays
+        readable, and the file keeps them.
+        """
+        import logging
+
+        handler: logging.Handler = (
+            logging.FileHandler(self.log_path) if self.log_path else logging.NullHandler()
+        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        self._log_handler = handler
+        for name in ("werkzeug", "moto"):
+            logger = logging.getLogger(name)
+            self._saved_loggers[name] = (logger.level, logger.propagate)
+            logger.addHandler(handler)
+            logger.propagate = False
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no INFO line per request
+
+    def _restore_logs(self) -> None:
+        import logging
+
+        for name, (level, propagate) in self._saved_loggers.items():
+            logger = logging.getLogger(name)
+            logger.setLevel(level)
+            logger.propagate = propagate
+            if self._log_handler is not None:
+                logger.removeHandler(self._log_handler)
+        if self._log_handler is not None:
+            self._log_handler.close()
+        self._saved_loggers.clear()
+        self._log_handler = None
+
     @staticmethod
     def _reset_moto() -> None:
         from moto.moto_api._internal.models import moto_api_backend
@@ -199,6 +240,7 @@ class LocalEmulator:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        self._restore_logs()
         if self.serial_executions:
             uninstall_serial_executions()
         if not self._was_installed:

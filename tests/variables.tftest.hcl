@@ -6,91 +6,91 @@ mock_provider "aws" {
 }
 
 run "rejects_bad_name_prefix" {
-  command         = plan
+  command = plan
   variables { name_prefix = "App_Backup" }
   expect_failures = [var.name_prefix]
 }
 
 run "rejects_aws_reserved_selection_tag_key" {
-  command         = plan
+  command = plan
   variables { selection_tag_key = "aws:backup" }
   expect_failures = [var.selection_tag_key]
 }
 
 run "rejects_bad_opt_out_tag_key" {
-  command         = plan
+  command = plan
   variables { opt_out_tag_key = "opt-out;rm" }
   expect_failures = [var.opt_out_tag_key]
 }
 
 run "rejects_opt_out_equal_to_selection_key" {
-  command         = plan
+  command = plan
   variables { opt_out_tag_key = "AppConsistentBackup" }
   expect_failures = [var.opt_out_tag_key]
 }
 
 run "rejects_no_schedule" {
-  command         = plan
+  command = plan
   variables { schedules = {} }
   expect_failures = [var.schedules]
 }
 
 run "rejects_bad_schedule_name" {
-  command         = plan
+  command = plan
   variables { schedules = { "Nightly_Run" = { schedule_expression = "cron(0 1 * * ? *)" } } }
   expect_failures = [var.schedules]
 }
 
 run "rejects_five_field_cron" {
-  command         = plan
+  command = plan
   variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * *)" } } }
   expect_failures = [var.schedules]
 }
 
 run "rejects_bad_rate" {
-  command         = plan
+  command = plan
   variables { schedules = { nightly = { schedule_expression = "rate(0 hours)" } } }
   expect_failures = [var.schedules]
 }
 
 run "rejects_bad_timezone" {
-  command         = plan
+  command = plan
   variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", timezone = "Paris time" } } }
   expect_failures = [var.schedules]
 }
 
 run "rejects_retention_out_of_range" {
-  command         = plan
+  command = plan
   variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", retention_days = 0 } } }
   expect_failures = [var.schedules]
 }
 
 run "rejects_flexible_window_out_of_range" {
-  command         = plan
+  command = plan
   variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", flexible_window_minutes = 2000 } } }
   expect_failures = [var.schedules]
 }
 
 run "rejects_bad_tag_value" {
-  command         = plan
+  command = plan
   variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", tag_value = "night$(id)" } } }
   expect_failures = [var.schedules]
 }
 
 run "rejects_schedule_freeze_out_of_range" {
-  command         = plan
+  command = plan
   variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", max_freeze_seconds = 3600 } } }
   expect_failures = [var.schedules]
 }
 
 run "rejects_schedule_bad_fallback" {
-  command         = plan
+  command = plan
   variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", on_freeze_failure = "ignore" } } }
   expect_failures = [var.schedules]
 }
 
 run "rejects_schedule_bad_stopped_policy" {
-  command         = plan
+  command = plan
   variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", stopped_instances = "start" } } }
   expect_failures = [var.schedules]
 }
@@ -116,79 +116,79 @@ run "rejects_retention_outside_vault_lock" {
 }
 
 run "rejects_freeze_too_short" {
-  command         = plan
+  command = plan
   variables { max_freeze_seconds = 1 }
   expect_failures = [var.max_freeze_seconds]
 }
 
 run "rejects_bad_fallback" {
-  command         = plan
+  command = plan
   variables { on_freeze_failure = "retry" }
   expect_failures = [var.on_freeze_failure]
 }
 
 run "rejects_bad_stopped_policy" {
-  command         = plan
+  command = plan
   variables { stopped_instances = "start" }
   expect_failures = [var.stopped_instances]
 }
 
 run "rejects_bad_vault_name" {
-  command         = plan
+  command = plan
   variables { vault = { name = "a" } }
   expect_failures = [var.vault]
 }
 
 run "rejects_existing_vault_without_name" {
-  command         = plan
+  command = plan
   variables { vault = { create = false } }
   expect_failures = [var.vault]
 }
 
 run "rejects_aws_managed_vault_key" {
-  command         = plan
+  command = plan
   variables { vault = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/aws/backup" } }
   expect_failures = [var.vault]
 }
 
 run "rejects_vault_key_alias" {
-  command         = plan
+  command = plan
   variables { vault = { kms_key_arn = "alias/my-key" } }
   expect_failures = [var.vault]
 }
 
 run "rejects_lock_on_existing_vault" {
-  command         = plan
+  command = plan
   variables { vault = { create = false, name = "existing", lock = { min_retention_days = 7 } } }
   expect_failures = [var.vault]
 }
 
 run "rejects_lock_min_out_of_range" {
-  command         = plan
+  command = plan
   variables { vault = { lock = { min_retention_days = 0 } } }
   expect_failures = [var.vault]
 }
 
 run "rejects_lock_max_below_min" {
-  command         = plan
+  command = plan
   variables { vault = { lock = { min_retention_days = 30, max_retention_days = 7 } } }
   expect_failures = [var.vault]
 }
 
 run "rejects_short_lock_grace_period" {
-  command         = plan
+  command = plan
   variables { vault = { lock = { min_retention_days = 7, changeable_for_days = 2 } } }
   expect_failures = [var.vault]
 }
 
 run "rejects_bad_copy_destination" {
-  command         = plan
+  command = plan
   variables { copy_destinations = [{ destination_vault_arn = "arn:aws:s3:::bucket" }] }
   expect_failures = [var.copy_destinations]
 }
 
 run "rejects_copy_retention_out_of_range" {
-  command         = plan
+  command = plan
   variables { copy_destinations = [{ destination_vault_arn = "arn:aws:backup:eu-central-1:111122223333:backup-vault:dr", retention_days = 0 }] }
   expect_failures = [var.copy_destinations]
 }
@@ -205,43 +205,43 @@ run "rejects_duplicate_copy_destination" {
 }
 
 run "rejects_brought_topic_without_arn" {
-  command         = plan
+  command = plan
   variables { notifications = { create_topic = false } }
   expect_failures = [var.notifications]
 }
 
 run "rejects_bad_topic_arn" {
-  command         = plan
+  command = plan
   variables { notifications = { create_topic = false, topic_arn = "my-topic" } }
   expect_failures = [var.notifications]
 }
 
 run "rejects_aws_managed_topic_key" {
-  command         = plan
+  command = plan
   variables { notifications = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/aws/sns" } }
   expect_failures = [var.notifications]
 }
 
 run "rejects_plain_http_subscription" {
-  command         = plan
+  command = plan
   variables { notifications = { subscriptions = { itsm = { protocol = "http", endpoint = "http://example.com" } } } }
   expect_failures = [var.notifications]
 }
 
 run "rejects_https_subscription_to_http_url" {
-  command         = plan
+  command = plan
   variables { notifications = { subscriptions = { itsm = { protocol = "https", endpoint = "http://example.com" } } } }
   expect_failures = [var.notifications]
 }
 
 run "rejects_bad_email_subscription" {
-  command         = plan
+  command = plan
   variables { notifications = { subscriptions = { oncall = { protocol = "email", endpoint = "oncall" } } } }
   expect_failures = [var.notifications]
 }
 
 run "rejects_bad_filter_policy" {
-  command         = plan
+  command = plan
   variables { notifications = { subscriptions = { oncall = { protocol = "email", endpoint = "a@example.com", filter_policy = "{severity" } } } }
   expect_failures = [var.notifications]
 }
@@ -259,55 +259,55 @@ run "rejects_subscriptions_on_brought_topic" {
 }
 
 run "rejects_old_runtime" {
-  command         = plan
+  command = plan
   variables { discovery = { runtime = "python3.9" } }
   expect_failures = [var.discovery]
 }
 
 run "rejects_bad_architecture" {
-  command         = plan
+  command = plan
   variables { discovery = { architecture = "arm" } }
   expect_failures = [var.discovery]
 }
 
 run "rejects_memory_out_of_range" {
-  command         = plan
+  command = plan
   variables { discovery = { memory_size = 64 } }
   expect_failures = [var.discovery]
 }
 
 run "rejects_timeout_out_of_range" {
-  command         = plan
+  command = plan
   variables { discovery = { timeout = 901 } }
   expect_failures = [var.discovery]
 }
 
 run "rejects_concurrency_out_of_range" {
-  command         = plan
+  command = plan
   variables { discovery = { max_concurrency = 0 } }
   expect_failures = [var.discovery]
 }
 
 run "rejects_rate_over_quota" {
-  command         = plan
+  command = plan
   variables { discovery = { start_rate_per_second = 1000 } }
   expect_failures = [var.discovery]
 }
 
 run "rejects_bad_permissions_boundary" {
-  command         = plan
+  command = plan
   variables { permissions_boundary_arn = "arn:aws:iam::111122223333:role/boundary" }
   expect_failures = [var.permissions_boundary_arn]
 }
 
 run "rejects_bad_log_retention" {
-  command         = plan
+  command = plan
   variables { log_retention_days = 42 }
   expect_failures = [var.log_retention_days]
 }
 
 run "rejects_bad_log_key" {
-  command         = plan
+  command = plan
   variables { log_kms_key_arn = "alias/logs" }
   expect_failures = [var.log_kms_key_arn]
 }

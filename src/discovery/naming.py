@@ -35,6 +35,8 @@ def execution_input(request: Request, instance: Instance) -> dict[str, Any]:
         "run_id": execution_name(request, instance.instance_id),
         "schedule_name": request.schedule_name,
         "scheduled_time": request.scheduled_time_text,
+        # The state machine cannot do date arithmetic: it sets the guard's expiry from this.
+        "scheduled_epoch": int(request.scheduled_time.timestamp()),
         "policy": request.policy,
     }
 

@@ -85,6 +85,7 @@ def test_every_tagged_instance_gets_one_execution_and_a_replay_starts_nothing(mi
         "run_id": name,
         "schedule_name": "nightly",
         "scheduled_time": "2026-11-23T01:00:00Z",
+        "scheduled_epoch": 1795395600,
         "policy": schedule_event()["policy"],
     }
     assert inputs[f"nightly-{windows}-20261123T010000Z"]["platform"] == "windows"

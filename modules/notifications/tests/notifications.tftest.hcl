@@ -77,55 +77,55 @@ run "brings_own_topic" {
 }
 
 run "rejects_bad_name_prefix" {
-  command         = plan
+  command = plan
   variables { name_prefix = "-acb" }
   expect_failures = [var.name_prefix]
 }
 
 run "rejects_bad_topic_arn" {
-  command         = plan
+  command = plan
   variables { topic_arn = "itsm" }
   expect_failures = [var.topic_arn]
 }
 
 run "rejects_brought_topic_without_arn" {
-  command         = plan
+  command = plan
   variables { create_topic = false }
   expect_failures = [var.topic_arn]
 }
 
 run "rejects_aws_managed_key" {
-  command         = plan
+  command = plan
   variables { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/aws/sns" }
   expect_failures = [var.kms_key_arn]
 }
 
 run "rejects_key_id" {
-  command         = plan
+  command = plan
   variables { kms_key_arn = "11111111-2222-3333-4444-555555555555" }
   expect_failures = [var.kms_key_arn]
 }
 
 run "rejects_plain_http" {
-  command         = plan
+  command = plan
   variables { subscriptions = { itsm = { protocol = "http", endpoint = "http://example.com/hook" } } }
   expect_failures = [var.subscriptions]
 }
 
 run "rejects_https_protocol_with_http_url" {
-  command         = plan
+  command = plan
   variables { subscriptions = { itsm = { protocol = "https", endpoint = "http://example.com/hook" } } }
   expect_failures = [var.subscriptions]
 }
 
 run "rejects_bad_email" {
-  command         = plan
+  command = plan
   variables { subscriptions = { oncall = { protocol = "email", endpoint = "not-an-address" } } }
   expect_failures = [var.subscriptions]
 }
 
 run "rejects_bad_filter_policy" {
-  command         = plan
+  command = plan
   variables { subscriptions = { oncall = { protocol = "email", endpoint = "a@example.com", filter_policy = "severity=1" } } }
   expect_failures = [var.subscriptions]
 }

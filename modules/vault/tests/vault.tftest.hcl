@@ -121,55 +121,55 @@ run "permissions_boundary_on_role" {
 }
 
 run "rejects_bad_name_prefix" {
-  command         = plan
+  command = plan
   variables { name_prefix = "Bad_Prefix" }
   expect_failures = [var.name_prefix]
 }
 
 run "rejects_bad_vault_name" {
-  command         = plan
+  command = plan
   variables { vault_name = "no spaces allowed" }
   expect_failures = [var.vault_name]
 }
 
 run "rejects_existing_vault_without_name" {
-  command         = plan
+  command = plan
   variables { create_vault = false }
   expect_failures = [var.vault_name]
 }
 
 run "rejects_aws_managed_key" {
-  command         = plan
+  command = plan
   variables { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/aws/backup" }
   expect_failures = [var.kms_key_arn]
 }
 
 run "rejects_key_that_is_not_an_arn" {
-  command         = plan
+  command = plan
   variables { kms_key_arn = "11111111-2222-3333-4444-555555555555" }
   expect_failures = [var.kms_key_arn]
 }
 
 run "rejects_lock_min_out_of_range" {
-  command         = plan
+  command = plan
   variables { vault_lock = { min_retention_days = 0 } }
   expect_failures = [var.vault_lock]
 }
 
 run "rejects_lock_max_below_min" {
-  command         = plan
+  command = plan
   variables { vault_lock = { min_retention_days = 30, max_retention_days = 7 } }
   expect_failures = [var.vault_lock]
 }
 
 run "rejects_short_grace_period" {
-  command         = plan
+  command = plan
   variables { vault_lock = { min_retention_days = 7, changeable_for_days = 1 } }
   expect_failures = [var.vault_lock]
 }
 
 run "rejects_bad_boundary" {
-  command         = plan
+  command = plan
   variables { permissions_boundary_arn = "boundary" }
   expect_failures = [var.permissions_boundary_arn]
 }
