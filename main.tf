@@ -52,6 +52,8 @@ module "instance_documents" {
 
   name_prefix = var.name_prefix
   tags        = var.tags
+  # The bound of a command sent by hand (the state machine always passes the schedule's).
+  default_max_freeze_seconds = var.max_freeze_seconds
 }
 
 module "state_machine" {

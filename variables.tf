@@ -117,8 +117,8 @@ variable "schedules" {
   }
 
   validation {
-    condition     = alltrue([for s in values(var.schedules) : s.max_freeze_seconds == null || try(s.max_freeze_seconds >= 5 && s.max_freeze_seconds <= 900, false)])
-    error_message = "Each schedule's max_freeze_seconds must be null (use the module's) or 5-900 seconds: shorter leaves AWS Backup no time to start the snapshot, longer stalls applications."
+    condition     = alltrue([for s in values(var.schedules) : s.max_freeze_seconds == null || try(s.max_freeze_seconds >= 15 && s.max_freeze_seconds <= 900 && floor(s.max_freeze_seconds) == s.max_freeze_seconds, false)])
+    error_message = "Each schedule's max_freeze_seconds must be null (use the module's) or a whole number of seconds from 15 to 900: the state machine keeps 8 seconds to thaw before the bound, so less leaves AWS Backup no time to start the snapshots, and more stalls applications."
   }
 
   validation {
@@ -152,8 +152,8 @@ variable "max_freeze_seconds" {
   default     = 60
 
   validation {
-    condition     = var.max_freeze_seconds >= 5 && var.max_freeze_seconds <= 900 && floor(var.max_freeze_seconds) == var.max_freeze_seconds
-    error_message = "max_freeze_seconds must be a whole number from 5 to 900: shorter leaves AWS Backup no time to start the snapshot, longer stalls applications for more than 15 minutes."
+    condition     = var.max_freeze_seconds >= 15 && var.max_freeze_seconds <= 900 && floor(var.max_freeze_seconds) == var.max_freeze_seconds
+    error_message = "max_freeze_seconds must be a whole number from 15 to 900: the state machine keeps 8 seconds to thaw before the bound, so less leaves AWS Backup no time to start the snapshots, and more stalls applications for over 15 minutes."
   }
 }
 

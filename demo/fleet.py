@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.ec2.models import ec2_backends
+
 import emulator
 
 # The discovery function counts an instance it leaves out; these are its reasons.
@@ -112,8 +114,6 @@ class Instance:
 
 
 def _images(ec2: Any, account: str, region: str) -> dict[str, str]:
-    from moto.ec2.models import ec2_backends
-
     images = {
         platform: ec2.register_image(
             Name=f"demo-{platform}",
@@ -127,10 +127,9 @@ def _images(ec2: Any, account: str, region: str) -> dict[str, str]:
     return images
 
 
-def create(
-    ec2: Any, account: str, region: str, tag_key: str, tag_value: str, opt_out_key: str
-) -> list[Instance]:
-    """Launch the fleet and plan its faults; instances in FLEET order."""
+def create(ec2: Any, aws: Any, tag_key: str, tag_value: str, opt_out_key: str) -> list[Instance]:
+    """Launch the fleet in ``aws`` (a LocalEmulator) and plan its faults; in FLEET order."""
+    account, region = aws.account, aws.region
     images = _images(ec2, account, region)
     created = []
     for member in FLEET:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import sys
 import time
 import uuid
@@ -24,8 +25,6 @@ class Context:
     """The parts of the Lambda context object the handler uses."""
 
     def __init__(self, timeout_seconds: float) -> None:
-        import os
-
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
         self.function_version = "$LATEST"
         self.invoked_function_arn = os.environ.get("ACB_DEMO_FUNCTION_ARN", "")

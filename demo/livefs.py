@@ -12,6 +12,7 @@ Safety rules (the real ``fsfreeze`` runs on them):
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -75,7 +76,8 @@ class Writer:
 
     def start_reading(self) -> None:
         def read() -> None:
-            assert self.proc.stdout is not None
+            if self.proc.stdout is None:
+                return
             for line in self.proc.stdout:
                 with contextlib.suppress(ValueError):
                     self.completions.append(float(line))
@@ -87,7 +89,7 @@ class Writer:
         times = sorted(self.completions)
         gaps = [
             later - earlier
-            for earlier, later in zip(times, times[1:], strict=False)
+            for earlier, later in itertools.pairwise(times)
             if later >= start and earlier <= end
         ]
         return max(gaps) if gaps else None

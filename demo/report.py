@@ -111,9 +111,7 @@ def drain_queue(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     return found
 
 
-def _freeze_emulated(
-    member: fleet.Member, instance_id: str, account: str, region: str
-) -> Freeze:
+def _freeze_emulated(member: fleet.Member, instance_id: str, account: str, region: str) -> Freeze:
     records = emulator.ssm.commands(instance_id, account=account, region=region)
     freezes = [r for r in records if r.kind == "freeze"]
     thaws = [r for r in records if r.kind == "thaw"]
@@ -160,6 +158,49 @@ def _freeze_real(agent: RealAgent) -> Freeze:
     )
 
 
+def _read_execution(sfn: Any, executions: list[dict[str, Any]], result: InstanceResult) -> None:
+    mine = [e for e in executions if result.instance_id in e["name"]]
+    if not mine:
+        return
+    described = sfn.describe_execution(executionArn=mine[-1]["executionArn"])
+    result.execution_name = described["name"]
+    result.execution_status = described["status"]
+    output = json.loads(described["output"]) if described.get("output") else {}
+    result.outcome = output.get("outcome")
+    result.consistency = output.get("consistency") or None
+    result.reason = output.get("reason") or described.get("cause")
+    if described["status"] == "FAILED" and not result.outcome:
+        result.outcome = "failed"
+
+
+def _read_backup(backup: Any, ec2: Any, arn: str, result: InstanceResult) -> None:
+    """The job, and the recovery point with the label it carries (what a restore sees)."""
+    jobs = backup.list_backup_jobs(ByResourceArn=arn)["BackupJobs"]
+    if jobs:
+        job = jobs[-1]
+        result.job_id = job["BackupJobId"]
+        result.job_state = job["State"]
+        point = job.get("RecoveryPointArn") or ""
+        image_id = point.rsplit("/", 1)[-1] if ":image/" in point else None
+        found = []
+        if image_id:
+            found = ec2.describe_images(Filters=[{"Name": "image-id", "Values": [image_id]}])[
+                "Images"
+            ]
+        if found:
+            tags = {t["Key"]: t["Value"] for t in found[0].get("Tags", [])}
+            result.recovery_point = image_id
+            result.snapshots = len(found[0].get("BlockDeviceMappings", []))
+            label = tags.get(CONSISTENCY_TAG)
+            if result.consistency and label != result.consistency:
+                result.problems.append(
+                    f"recovery point labelled {label!r}, execution says {result.consistency!r}"
+                )
+            result.consistency = label
+    if not result.recovery_point:
+        result.consistency = None  # nothing was backed up: no consistency to claim
+
+
 def collect(
     *,
     clients: dict[str, Any],
@@ -190,64 +231,33 @@ def collect(
             expected=member.expected,
             live=member.live,
         )
-        mine = [e for e in executions if instance.instance_id in e["name"]]
-        if mine:
-            described = sfn.describe_execution(executionArn=mine[-1]["executionArn"])
-            result.execution_name = described["name"]
-            result.execution_status = described["status"]
-            output = json.loads(described["output"]) if described.get("output") else {}
-            result.outcome = output.get("outcome")
-            result.consistency = output.get("consistency") or None
-            result.reason = output.get("reason") or described.get("cause")
-            if described["status"] == "FAILED" and not result.outcome:
-                result.outcome = "failed"
-        jobs = backup.list_backup_jobs(ByResourceArn=instance.arn)["BackupJobs"]
-        if jobs:
-            job = jobs[-1]
-            result.job_id = job["BackupJobId"]
-            result.job_state = job["State"]
-            arn = job.get("RecoveryPointArn") or ""
-            image_id = arn.rsplit("/", 1)[-1] if ":image/" in arn else None
-            if image_id:
-                images = ec2.describe_images(
-                    Filters=[{"Name": "image-id", "Values": [image_id]}]
-                )["Images"]
-                if images:
-                    tags = {t["Key"]: t["Value"] for t in images[0].get("Tags", [])}
-                    result.recovery_point = image_id
-                    result.snapshots = len(images[0].get("BlockDeviceMappings", []))
-                    label = tags.get(CONSISTENCY_TAG)
-                    if result.consistency and label != result.consistency:
-                        result.problems.append(
-                            f"recovery point labelled {label!r}, execution says "
-                            f"{result.consistency!r}"
-                        )
-                    result.consistency = label
+        _read_execution(sfn, executions, result)
+        _read_backup(backup, ec2, instance.arn, result)
         result.notifications = by_node.get(instance.instance_id, [])
-        if not result.recovery_point:
-            result.consistency = None  # nothing was backed up: no consistency to claim
-        if member.live and real_agent is not None:
+        if result.execution_name is None:
+            result.freeze = Freeze("-")
+        elif member.live and real_agent is not None:
             result.freeze = _freeze_real(real_agent)
         else:
+            if member.live:
+                result.what = member.what.replace("REAL freeze", "real freeze skipped")
             result.freeze = _freeze_emulated(member, instance.instance_id, account, region)
         check(result, member)
         results.append(result)
 
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=outputs["sns_topic_arn"])
-    destinations = [
-        f"{s['Protocol']}: {s['Endpoint']}" for s in subscriptions.get("Subscriptions", [])
-    ]
     dead_letter_url = sqs.get_queue_url(
         QueueName=outputs["dead_letter_queue_arn"].rsplit(":", 1)[-1]
     )["QueueUrl"]
-    dead_letters = len(drain_queue(sqs, dead_letter_url))
     points = backup.list_recovery_points_by_backup_vault(BackupVaultName=outputs["vault_name"])
     cycle = Cycle(
         instances=results,
         discovery=discovery,
         notifications=messages,
-        destinations=destinations,
-        dead_letters=dead_letters,
+        destinations=[
+            f"{s['Protocol']}: {s['Endpoint']}" for s in subscriptions.get("Subscriptions", [])
+        ],
+        dead_letters=len(drain_queue(sqs, dead_letter_url)),
         recovery_points=len(points.get("RecoveryPoints", [])),
         live_note=live_note,
     )
@@ -257,15 +267,14 @@ def collect(
 
 # ---------------------------------------------------------------------- expectations
 def check(result: InstanceResult, member: fleet.Member) -> None:
+    """Compare what happened with ``member.expected``; differences go to ``problems``."""
     expected = member.expected
     problems = result.problems
     if not expected.started:
         if result.execution_name is not None:
             problems.append(f"an execution was started ({result.execution_name})")
-        if result.job_id is not None:
-            problems.append("a backup job was started")
-        if result.notifications:
-            problems.append(f"{len(result.notifications)} notification(s) about it")
+        if result.job_id is not None or result.notifications:
+            problems.append("a backup job or a notification about it")
         return
     if result.execution_name is None:
         problems.append("no execution was started")
@@ -274,24 +283,21 @@ def check(result: InstanceResult, member: fleet.Member) -> None:
         problems.append(f"outcome {result.outcome!r}, expected {expected.outcome!r}")
     if expected.consistency and result.consistency != expected.consistency:
         problems.append(f"consistency {result.consistency!r}, expected {expected.consistency!r}")
-    if expected.recovery_point and not result.recovery_point:
-        problems.append("no recovery point")
-    if not expected.recovery_point and result.recovery_point:
-        problems.append(f"unexpected recovery point {result.recovery_point}")
-    if expected.recovery_point and result.snapshots != member.volumes:
+    if bool(result.recovery_point) != expected.recovery_point:
+        problems.append(
+            f"recovery point {result.recovery_point!r}, expected "
+            f"{'one' if expected.recovery_point else 'none'}"
+        )
+    elif expected.recovery_point and result.snapshots != member.volumes:
         problems.append(f"{result.snapshots} snapshots for {member.volumes} volumes")
-    severities = [n.get("severity") for n in result.notifications]
-    if expected.severity is None and severities:
-        problems.append(f"unexpected notification(s), severity {severities}")
-    if expected.severity is not None:
-        if severities != [expected.severity]:
-            problems.append(f"notifications {severities}, expected one of severity "
-                            f"{expected.severity}")
-        elif result.notifications[0].get("metric_name") != expected.stage:
-            problems.append(
-                f"notified stage {result.notifications[0].get('metric_name')!r}, "
-                f"expected {expected.stage!r}"
-            )
+    _check_notifications(result, expected)
+
+
+def _check_notifications(result: InstanceResult, expected: fleet.Expected) -> None:
+    got = [(n.get("severity"), n.get("metric_name")) for n in result.notifications]
+    want = [] if expected.severity is None else [(expected.severity, expected.stage)]
+    if got != want:
+        result.problems.append(f"notifications (severity, stage) {got}, expected {want}")
 
 
 def check_discovery(cycle: Cycle) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import base64
 import contextlib
@@ -21,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from moto.awslambda.models import lambda_backends
 
 import emulator
 from demo import fleet, livefs, report
@@ -48,6 +51,7 @@ class DemoResult:
     live: bool = False
     live_skipped: str | None = None
     phases: dict[str, float] = field(default_factory=dict)
+    workdir: str = ""
 
     @property
     def ok(self) -> bool:
@@ -78,7 +82,8 @@ class Deployment:
     document: str  # the freeze/thaw document's content
 
 
-def read_deployment(aws: LocalEmulator, clients: dict[str, Any], outputs: dict[str, Any]) -> Deployment:
+def read_deployment(clients: dict[str, Any], outputs: dict[str, Any]) -> Deployment:
+    """What was deployed, read from the emulator: the function, its schedule, the document."""
     function = clients["lambda"].get_function_configuration(
         FunctionName=outputs["discovery_function_name"]
     )
@@ -99,8 +104,6 @@ def read_deployment(aws: LocalEmulator, clients: dict[str, Any], outputs: dict[s
 
 def deployed_code(aws: LocalEmulator, function: dict[str, Any], into: Path) -> Path:
     """The package Terraform uploaded (moto keeps it; Lambda would run it), unzipped."""
-    from moto.awslambda.models import lambda_backends
-
     code = lambda_backends[aws.account][aws.region].get_function(function["FunctionName"])
     package = bytes(code.code_bytes)
     digest = base64.b64encode(hashlib.sha256(package).digest()).decode()
@@ -108,7 +111,7 @@ def deployed_code(aws: LocalEmulator, function: dict[str, Any], into: Path) -> P
         raise RuntimeError("the deployed package does not match its CodeSha256")
     into.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        archive.extractall(into)  # noqa: S202 - the module's own package
+        archive.extractall(into)  # the module's own package
     return into
 
 
@@ -135,7 +138,13 @@ def invoke_discovery(
         "ACB_DEMO_FUNCTION_ARN": function["FunctionArn"],
     }
     proc = subprocess.run(  # noqa: S603 - this interpreter, the demo's own runtime script
-        [sys.executable, str(RUNTIME), str(code_dir), function["Handler"], str(function["Timeout"])],
+        [
+            sys.executable,
+            str(RUNTIME),
+            str(code_dir),
+            function["Handler"],
+            str(function["Timeout"]),
+        ],
         input=json.dumps(event),
         env=environment,
         capture_output=True,
@@ -143,8 +152,10 @@ def invoke_discovery(
         timeout=120,
         check=False,
     )
-    log.write_text(f"$ handler(event)\n{json.dumps(event, indent=2)}\n--- stdout\n{proc.stdout}"
-                   f"--- stderr\n{proc.stderr}")
+    log.write_text(
+        f"$ handler(event)\n{json.dumps(event, indent=2)}\n--- stdout\n{proc.stdout}"
+        f"--- stderr\n{proc.stderr}"
+    )
     results = [line[7:] for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not results:
         raise RuntimeError(f"the discovery function failed (exit {proc.returncode}): see {log}")
@@ -155,6 +166,7 @@ def wait_for_executions(
     sfn: Any,
     state_machine_arn: str,
     names: dict[str, str],
+    *,
     expected: int,
     say: Say,
     timeout: float = 120.0,
@@ -196,10 +208,7 @@ def _epoch(value: str | None) -> float | None:
 
 
 def live_note(
-    result: report.InstanceResult,
-    agent: RealAgent,
-    live: livefs.LiveFilesystems,
-    ec2: Any,
+    result: report.InstanceResult, agent: RealAgent, live: livefs.LiveFilesystems
 ) -> tuple[str, list[str]]:
     """The real freeze, told in words; and what was not as it must be."""
     problems: list[str] = []
@@ -222,11 +231,13 @@ def live_note(
     )
     if freeze.exit_code != 0 or thaw.exit_code != 0:
         problems.append(f"real freeze exit {freeze.exit_code}, thaw exit {thaw.exit_code}")
-    lines.append(
-        f"frozen {raw_freeze.get('frozen_at')} -> thawed {raw_thaw.get('thawed_at')} "
-        f"(real clock): {raw_thaw.get('freeze_duration_ms')} ms"
-    )
     frozen, thawed = _epoch(raw_freeze.get("frozen_at")), _epoch(raw_thaw.get("thawed_at"))
+    held = f"{(thawed - frozen) * 1000:.0f} ms" if frozen and thawed else "?"
+    lines.append(
+        f"all frozen {raw_freeze.get('frozen_at')} -> thaw began {raw_thaw.get('thawed_at')} "
+        f"(real clock, {held}); from the first fsfreeze -f to the last fsfreeze -u: "
+        f"{raw_thaw.get('freeze_duration_ms')} ms"
+    )
     writer = live.writer
     if writer is not None and frozen is not None and thawed is not None:
         waited = writer.longest_wait(frozen, thawed)
@@ -238,24 +249,26 @@ def live_note(
         )
         if not resumed:
             problems.append("the writer made no progress after the thaw")
-    # The snapshots' start, on the emulator's clock, against the window on the same clock.
-    start_times = []
-    if result.recovery_point:
-        image = ec2.describe_images(ImageIds=[result.recovery_point])["Images"][0]
-        ids = [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", [])]
-        snapshots = ec2.describe_snapshots(SnapshotIds=ids)["Snapshots"]
-        start_times = sorted(s["StartTime"] for s in snapshots)
+    # The snapshots' start on the emulator's clock (the job's own record: EC2's StartTime
+    # comes back from moto in whole seconds), against the window moved onto that clock.
+    starts = [
+        job.started_at
+        for job in emulator.backup.jobs(agent.account, agent.region)
+        if job.instance_id == result.instance_id and job.started_at is not None
+    ]
     window = ((freeze.report or {}).get("frozen_at"), (thaw.report or {}).get("thawed_at"))
     low, high = (parse_iso(v) if v else None for v in window)
-    if start_times and low and high:
-        inside = all(low <= t <= high for t in start_times)
+    if starts and low and high:
+        inside = all(low <= t <= high for t in starts)
         lines.append(
-            f"snapshots started {emulator.iso_millis(start_times[0])} (emulator's clock), "
-            f"{'inside' if inside else 'OUTSIDE'} the freeze window on that clock "
+            f"the snapshots started {emulator.iso_millis(starts[-1])} on the emulator's clock, "
+            f"{'inside' if inside else 'OUTSIDE'} the freeze window moved onto that clock "
             f"[{window[0]}, {window[1]}]"
         )
         if result.consistency == "application-consistent" and not inside:
             problems.append("labelled application-consistent but the snapshots started outside")
+    elif result.consistency == "application-consistent":
+        problems.append("labelled application-consistent but no snapshot start to check")
     return "\n".join(lines), problems
 
 
@@ -278,156 +291,220 @@ def _uninterruptible(enabled: bool, say: Say) -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def run_demo(say: Say = print, handle_signals: bool = False) -> DemoResult:
-    """The whole demo; never raises for a failure of the module (it is in the result)."""
-    clock = Clock(say)
-    result = DemoResult()
-    workdir = Path(tempfile.mkdtemp(prefix="acb-demo-"))
-    aws = LocalEmulator(region=REGION)
-    terraform: Terraform | None = None
-    live: livefs.LiveFilesystems | None = None
+class Demo:
+    """One run of the demo; ``run()`` never raises for a failure (it is in the result)."""
 
-    def emergency_cleanup() -> None:  # atexit: only if finally never ran
-        if live is not None:
-            live.cleanup()
-        aws.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    def __init__(self, say: Say, handle_signals: bool, keep_workdir: bool) -> None:
+        self.clock = Clock(say)
+        self.say = say
+        self.handle_signals = handle_signals
+        self.keep_workdir = keep_workdir
+        self.result = DemoResult()
+        self.workdir = Path(tempfile.mkdtemp(prefix="acb-demo-"))
+        self.result.workdir = str(self.workdir)
+        self.aws = LocalEmulator(region=REGION, log_path=self.workdir / "emulator.log")
+        self.terraform: Terraform | None = None
+        self.live: livefs.LiveFilesystems | None = None
+        self.real_agent: RealAgent | None = None
+        self.clients: dict[str, Any] = {}
+        self._phase = time.monotonic()
 
-    atexit.register(emergency_cleanup)
-    phase = time.monotonic()
-
-    def lap(name: str) -> None:
-        nonlocal phase
+    def lap(self, name: str) -> None:
         now = time.monotonic()
-        result.phases[name] = round(now - phase, 1)
-        phase = now
+        self.result.phases[name] = round(now - self._phase, 1)
+        self._phase = now
 
-    try:
-        clock.say("starting the AWS emulator (moto + this project's extensions)...")
-        aws.start()
-        clients = {name: aws.client(name) for name in SERVICES}
-        clock.say(f"  emulator listening on {aws.endpoint}")
-        terraform = Terraform(workdir, aws.endpoint, clock.say)
-        terraform.stage_module()
-        terraform.init()
-        lap("emulator+init")
-        clock.say("terraform apply examples/local (about 60-75 s: the provider waits 25 s "
-                  "on each SQS queue and queue policy)...")
-        terraform.apply()
-        outputs = terraform.outputs()
-        lap("apply")
-        clock.say(f"  applied: state machine {outputs['state_machine_arn'].rsplit(':', 1)[-1]}, "
-                  f"function {outputs['discovery_function_name']}, vault {outputs['vault_name']}")
-        deployment = read_deployment(aws, clients, outputs)
+    # ------------------------------------------------------------------ steps
+    def deploy(self) -> Deployment:
+        say = self.clock.say
+        say("starting the AWS emulator (moto + this project's extensions)...")
+        self.aws.start()
+        self.clients = {name: self.aws.client(name) for name in SERVICES}
+        say(f"  emulator listening on {self.aws.endpoint}")
+        self.terraform = Terraform(self.workdir, self.aws.endpoint, say)
+        self.terraform.stage_module()
+        self.terraform.init()
+        self.lap("emulator+init")
+        say(
+            "terraform apply examples/local (about 70 s: the provider waits 25 s on each "
+            "SQS queue and queue policy)..."
+        )
+        self.terraform.apply()
+        outputs = self.terraform.outputs()
+        self.lap("apply")
+        say(
+            f"  applied: state machine {outputs['state_machine_arn'].rsplit(':', 1)[-1]}, "
+            f"function {outputs['discovery_function_name']}, vault {outputs['vault_name']}"
+        )
+        return read_deployment(self.clients, outputs)
+
+    def create_fleet(self, deployment: Deployment) -> list[fleet.Instance]:
+        say = self.clock.say
         variables = deployment.function.get("Environment", {}).get("Variables", {})
-        event_input = json.loads(deployment.schedule["Target"]["Input"])
-
-        clock.say("creating the fleet in the emulator...")
+        schedule_input = json.loads(deployment.schedule["Target"]["Input"])
+        say("creating the fleet in the emulator...")
         instances = fleet.create(
-            clients["ec2"],
-            aws.account,
-            aws.region,
+            self.clients["ec2"],
+            self.aws,
             variables.get("BACKUP_TAG_KEY", "AppConsistentBackup"),
-            event_input["tag_value"],
+            schedule_input["tag_value"],
             variables.get("OPT_OUT_TAG_KEY", "AppConsistentBackupOptOut"),
         )
-        names = {i.instance_id: i.member.name for i in instances}
         for instance in instances:
-            clock.say(f"  {instance.member.name:<10} {instance.instance_id}  {instance.member.what}")
-
-        real_agent: RealAgent | None = None
-        live_member = next((i for i in instances if i.member.live), None)
-        result.live_skipped = livefs.unavailable()
-        if live_member is not None and result.live_skipped is None:
-            live = livefs.LiveFilesystems(workdir / "live")
-            live.create()
-            real_agent = RealAgent(
-                instance_id=live_member.instance_id,
-                document=deployment.document,
-                mountpoints=live.mountpoints,
-                mount_root=live.mount_root,
-                workdir=workdir / "live" / "agent",
-                clock=aws.clock,
-                region=aws.region,
-                account=aws.account,
-            ).attach()
-            live.watchdog_dirs.append(real_agent.state_dir)
-            live.start_writer()
-            result.live = True
-            clock.say(f"  {live_member.member.name}: real freeze on "
-                      + ", ".join(f"{m.mountpoint} ({m.fstype})" for m in live.mounts)
-                      + "; a writer process appends to data/app.log")
-        elif live_member is not None:
-            clock.say(f"  real freeze skipped ({result.live_skipped}): "
-                      f"{live_member.member.name} uses the emulated agent")
-        lap("fleet")
-
-        clock.say("backup cycle: the deployed discovery function, invoked with the "
-                  f"schedule's input ({deployment.schedule['Name']})...")
-        code_dir = deployed_code(aws, deployment.function, workdir / "lambda" / "task")
-        if PLACEHOLDER not in deployment.schedule["Target"]["Input"]:
-            clock.say(
-                "  WARNING: the schedule's input does not carry the keyword "
-                f"{PLACEHOLDER} as such (JSON-escaped?): EventBridge Scheduler replaces "
-                "the literal keyword only, so the function gets it unfilled"
+            say(f"  {instance.member.name:<10} {instance.instance_id}  {instance.member.what}")
+        member = next((i for i in instances if i.member.live), None)
+        self.result.live_skipped = livefs.unavailable()
+        if member is not None and self.result.live_skipped is None:
+            self._go_live(member, deployment)
+        elif member is not None:
+            say(
+                f"  real freeze skipped ({self.result.live_skipped}): {member.member.name} "
+                "uses the emulated agent like the others"
             )
-        _event, summary = invoke_discovery(aws, deployment, code_dir, workdir / "discovery.log")
-        if summary.get("status") != "done":
-            clock.say(f"  the discovery function answered {json.dumps(summary)}")
-        clock.say(f"  discovery: {summary.get('fleet_size')} tagged, "
-                  f"{summary.get('started')} executions started, skipped {summary.get('skipped')}")
-        clock.say("  executions (run by the emulated Step Functions, one at a time):")
-        wait_for_executions(
-            clients["stepfunctions"],
-            outputs["state_machine_arn"],
-            names,
-            int(summary.get("started") or 0),
-            clock.say,
-        )
-        lap("cycle")
+        self.lap("fleet")
+        return instances
 
-        note = f"skipped ({result.live_skipped}): {live_member.member.name if live_member else '-'} used the emulated agent"
+    def _go_live(self, member: fleet.Instance, deployment: Deployment) -> None:
+        self.live = livefs.LiveFilesystems(self.workdir / "live")
+        self.live.create()
+        self.real_agent = RealAgent(
+            instance_id=member.instance_id,
+            document=deployment.document,
+            mountpoints=self.live.mountpoints,
+            mount_root=self.live.mount_root,
+            workdir=self.workdir / "live" / "agent",
+            clock=self.aws.clock,
+            region=self.aws.region,
+            account=self.aws.account,
+        ).attach()
+        self.live.watchdog_dirs.append(self.real_agent.state_dir)
+        self.live.start_writer()
+        self.result.live = True
+        self.clock.say(
+            f"  {member.member.name}: its freeze and thaw run the deployed SSM document for "
+            "real on "
+            + ", ".join(f"{m.mountpoint} ({m.fstype})" for m in self.live.mounts)
+            + "; a writer process appends to data/app.log"
+        )
+
+    def cycle(self, deployment: Deployment, instances: list[fleet.Instance]) -> dict[str, Any]:
+        say = self.clock.say
+        say(
+            "backup cycle: the deployed discovery function, invoked with the input of "
+            f"schedule {deployment.schedule['Name']}..."
+        )
+        code_dir = deployed_code(self.aws, deployment.function, self.workdir / "lambda" / "task")
+        if PLACEHOLDER not in deployment.schedule["Target"]["Input"]:
+            say(
+                f"  WARNING: the schedule's input does not carry the keyword {PLACEHOLDER} "
+                "as such (JSON-escaped?): EventBridge Scheduler replaces the literal keyword "
+                "only, so the function gets it unfilled"
+            )
+        log = self.workdir / "discovery.log"
+        _event, summary = invoke_discovery(self.aws, deployment, code_dir, log)
+        if summary.get("status") != "done":
+            say(f"  the discovery function answered {json.dumps(summary)}")
+        say(
+            f"  discovery: {summary.get('fleet_size')} tagged, {summary.get('started')} "
+            f"executions started, skipped {summary.get('skipped')}"
+        )
+        say("  executions (the emulated Step Functions runs them one at a time):")
+        wait_for_executions(
+            self.clients["stepfunctions"],
+            deployment.outputs["state_machine_arn"],
+            {i.instance_id: i.member.name for i in instances},
+            expected=int(summary.get("started") or 0),
+            say=say,
+        )
+        self.lap("cycle")
+        return summary
+
+    def build_report(
+        self, deployment: Deployment, instances: list[fleet.Instance], summary: dict[str, Any]
+    ) -> report.Cycle:
+        live_member = next((i for i in instances if i.member.live), None)
+        note = (
+            f"skipped ({self.result.live_skipped}): "
+            f"{live_member.member.name if live_member else '-'} used the emulated agent"
+        )
         cycle = report.collect(
-            clients=clients,
-            account=aws.account,
-            region=aws.region,
+            clients=self.clients,
+            account=self.aws.account,
+            region=self.aws.region,
             instances=instances,
-            outputs=outputs,
+            outputs=deployment.outputs,
             discovery=summary,
-            real_agent=real_agent,
+            real_agent=self.real_agent,
             live_note=note,
         )
         if summary.get("status") != "done":
             cycle.problems.insert(
                 0, f"the discovery run did not complete: {json.dumps(summary)[:300]}"
             )
-        if real_agent is not None and live is not None:
+        if self.real_agent is not None and self.live is not None:
             live_result = next(r for r in cycle.instances if r.live)
-            cycle.live_note, problems = live_note(live_result, real_agent, live, clients["ec2"])
+            cycle.live_note, problems = live_note(live_result, self.real_agent, self.live)
             live_result.problems.extend(problems)
-        result.cycle = cycle
-        result.report_lines = report.render(cycle)
-        for line in result.report_lines:
-            say(line)
-        say("")
-        lap("report")
-    except KeyboardInterrupt:
-        result.interrupted = True
-        clock.say("interrupted: cleaning up")
-    except (TerraformError, RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as error:
-        result.error = f"{type(error).__name__}: {error}"
-        clock.say(f"FAILED: {result.error}")
-        log = getattr(error, "log", "")
-        if log:
-            for line in log.strip().splitlines()[-30:]:
-                say(f"    {line}")
-    finally:
-        with _uninterruptible(handle_signals, clock.say):
-            result.cleanup_problems = _cleanup(clock, aws, terraform, live, workdir)
-            lap("destroy+cleanup")
-        atexit.unregister(emergency_cleanup)
-    result.seconds = time.monotonic() - clock.started
-    return result
+        return cycle
+
+    # ------------------------------------------------------------------ the whole
+    def run(self) -> DemoResult:
+        atexit.register(self._emergency_cleanup)
+        result = self.result
+        try:
+            deployment = self.deploy()
+            instances = self.create_fleet(deployment)
+            summary = self.cycle(deployment, instances)
+            result.cycle = self.build_report(deployment, instances, summary)
+            result.report_lines = report.render(result.cycle)
+            for line in result.report_lines:
+                self.say(line)
+            self.say("")
+            self.lap("report")
+        except KeyboardInterrupt:
+            result.interrupted = True
+            self.clock.say("interrupted: cleaning up")
+        except (
+            TerraformError,
+            RuntimeError,
+            TimeoutError,
+            OSError,
+            KeyError,
+            ValueError,
+            subprocess.SubprocessError,
+        ) as error:
+            result.error = f"{type(error).__name__}: {error}"
+            self.clock.say(f"FAILED: {result.error}")
+            for line in getattr(error, "log", "").strip().splitlines()[-30:]:
+                self.say(f"    {line}")
+        finally:
+            with _uninterruptible(self.handle_signals, self.clock.say):
+                result.cleanup_problems = _cleanup(
+                    self.clock,
+                    self.aws,
+                    self.terraform,
+                    self.live,
+                    self.workdir,
+                    keep_workdir=self.keep_workdir,
+                )
+                self.lap("destroy+cleanup")
+            atexit.unregister(self._emergency_cleanup)
+        result.seconds = time.monotonic() - self.clock.started
+        return result
+
+    def _emergency_cleanup(self) -> None:  # at exit, if ``finally`` never ran
+        if self.live is not None:
+            self.live.cleanup()
+        self.aws.stop()
+        if not self.keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def run_demo(
+    say: Say = print, handle_signals: bool = False, keep_workdir: bool = False
+) -> DemoResult:
+    """The whole demo. ``keep_workdir`` keeps the temporary directory (logs, state)."""
+    return Demo(say, handle_signals, keep_workdir).run()
 
 
 def _cleanup(
@@ -436,6 +513,8 @@ def _cleanup(
     terraform: Terraform | None,
     live: livefs.LiveFilesystems | None,
     workdir: Path,
+    *,
+    keep_workdir: bool = False,
 ) -> list[str]:
     problems: list[str] = []
     if live is not None:
@@ -457,18 +536,31 @@ def _cleanup(
     aws.stop()
     if aws.server_thread is not None and aws.server_thread.is_alive():
         problems.append("the emulator's server thread is still running")
+    if keep_workdir:
+        clock.say(f"  kept {workdir} (logs, Terraform state); remove it yourself")
+        return problems
     shutil.rmtree(workdir, ignore_errors=True)
     if workdir.exists():
         problems.append(f"{workdir} could not be removed")
     return problems
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
+    parser.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep the temporary directory (Terraform state and logs, emulator log) to debug",
+    )
+    args = parser.parse_args(argv)
+
     def _terminate(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
-    result = run_demo(print, handle_signals=True)
+    result = run_demo(
+        lambda text: print(text, flush=True), handle_signals=True, keep_workdir=args.keep_workdir
+    )
     for problem in result.cleanup_problems:
         print(f"CLEANUP PROBLEM: {problem}")
     if result.interrupted:
@@ -481,5 +573,6 @@ def main() -> int:
     total = len(cycle.instances) if cycle else 0
     good = sum(1 for r in cycle.instances if r.as_expected) if cycle else 0
     verdict = "every instance as expected" if result.ok else f"{good} of {total} as expected"
-    print(f"demo finished in {result.seconds:.0f} s: {verdict}")
+    phases = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.phases.items())
+    print(f"demo finished in {result.seconds:.0f} s ({phases}): {verdict}")
     return 0 if result.ok else 1

@@ -83,15 +83,13 @@ class Terraform:
             shutil.copy2(path, self.chdir / path.name)
 
     # ------------------------------------------------------------------ commands
-    def _run(
-        self, args: list[str], what: str, timeout: float, progress: bool = False
-    ) -> str:
+    def _run(self, args: list[str], what: str, timeout: float, progress: bool = False) -> str:
         command = ["terraform", f"-chdir={self.chdir}", *args]
         log_path = self.workdir / f"terraform-{args[0]}.log"
         lines: list[str] = []
         started = time.monotonic()
         proc = subprocess.Popen(  # noqa: S603 - terraform from PATH, fixed arguments
-            command,  # noqa: S607
+            command,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -100,8 +98,7 @@ class Terraform:
         )
         total, done, shown = 0, 0, started
         try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
+            for line in proc.stdout or ():
                 lines.append(line)
                 if time.monotonic() - started > timeout:
                     raise TimeoutError(f"terraform {what} took more than {timeout:.0f} s")
@@ -115,7 +112,9 @@ class Terraform:
                     now = time.monotonic()
                     if now - shown >= 8 or done == total:
                         shown = now
-                        self.say(f"  {what}: {done}/{total or '?'} resources ({now - started:.0f} s)")
+                        self.say(
+                            f"  {what}: {done}/{total or '?'} resources ({now - started:.0f} s)"
+                        )
             code = proc.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
         except BaseException:
             self._stop(proc)

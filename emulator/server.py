@@ -80,6 +80,7 @@ class LocalEmulator:
     def __init__(
         self,
         region: str = "eu-west-1",
+        *,
         host: str = "127.0.0.1",
         port: int | None = None,
         serial_executions: bool = True,
@@ -258,3 +259,33 @@ class LocalEmulator:
             aws_secret_access_key="testing",  # noqa: S106 - the emulator's fake credentials
             **kwargs,
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m emulator.server [--port N]``: the emulator in the foreground, until Ctrl-C.
+
+    For trying examples/local by hand: ``terraform -chdir=examples/local apply
+    -var endpoint=http://127.0.0.1:N`` (``make demo`` does all of it and cleans up).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m emulator.server", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=None, help="default: a free port")
+    parser.add_argument("--region", default="eu-west-1")
+    parser.add_argument("--log", default=None, help="file for moto's and the server's log")
+    args = parser.parse_args(argv)
+    aws = LocalEmulator(args.region, port=args.port, log_path=args.log)
+    aws.start()
+    print(f"emulator listening on {aws.endpoint} (region {aws.region}); Ctrl-C stops it")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        aws.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

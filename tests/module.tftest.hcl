@@ -31,6 +31,11 @@ run "defaults" {
   }
 
   assert {
+    condition     = yamldecode(module.instance_documents.document_content).parameters.MaxFreezeSeconds.default == "60"
+    error_message = "The document's MaxFreezeSeconds default (a command sent by hand) is the module's max_freeze_seconds."
+  }
+
+  assert {
     condition     = length(output.ssm_document_names) > 0 && alltrue([for n in output.ssm_document_names : startswith(n, "app-consistent-backup")])
     error_message = "The instance documents are the module's own, named after name_prefix."
   }

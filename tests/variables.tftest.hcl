@@ -79,7 +79,7 @@ run "rejects_bad_tag_value" {
 
 run "rejects_schedule_freeze_out_of_range" {
   command = plan
-  variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", max_freeze_seconds = 3600 } } }
+  variables { schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", max_freeze_seconds = 14 } } }
   expect_failures = [var.schedules]
 }
 
@@ -117,7 +117,7 @@ run "rejects_retention_outside_vault_lock" {
 
 run "rejects_freeze_too_short" {
   command = plan
-  variables { max_freeze_seconds = 1 }
+  variables { max_freeze_seconds = 10 }
   expect_failures = [var.max_freeze_seconds]
 }
 

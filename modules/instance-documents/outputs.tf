@@ -12,3 +12,8 @@ output "document_parameters" {
   description = "Names of the document's parameters (docs/contracts.md section 3)."
   value       = sort(keys(yamldecode(local.document_content).parameters))
 }
+
+output "document_content" {
+  description = "The document as created (YAML): its parameters' defaults and the script it runs."
+  value       = local.document_content
+}

@@ -394,6 +394,11 @@ def test_server_mode_runs_the_state_machine(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    from moto.core.config import default_user_config
+
+    # /moto-api/config changes moto's process-wide configuration: restore it, or every
+    # later test's StartExecution would run its state machine in the background.
+    saved = dict(default_user_config["stepfunctions"])
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     try:
@@ -440,3 +445,5 @@ def test_server_mode_runs_the_state_machine(monkeypatch: pytest.MonkeyPatch) -> 
         assert [j["State"] for j in jobs] == ["COMPLETED"]
     finally:
         server.stop()
+        default_user_config["stepfunctions"].clear()
+        default_user_config["stepfunctions"].update(saved)

@@ -549,3 +549,36 @@ def test_fault(world: World, fault: Fault) -> None:
 def test_the_matrix_has_at_least_twenty_faults() -> None:
     assert len(FAULTS) >= 20
     assert len({f.name for f in FAULTS}) == len(FAULTS)
+
+
+# ------------------------------------------------------------------ the label cannot be set
+def _tagging_denied(world: World, instance_id: str) -> None:
+    del world, instance_id
+    emulator.faults.inject("ec2", "CreateTags", "UnauthorizedOperation", times=20)
+
+
+def test_label_that_cannot_be_set_is_reported_minor(world: World) -> None:
+    instance_id = world.instance()
+    _tagging_denied(world, instance_id)
+    run = world.run(instance_id)
+    assert run.status == "FAILED", (run.error, run.cause)
+    assert len(run.notifications) == 1
+    message = run.notifications[0]["message"]
+    assert (message["metric_name"], message["severity"]) == ("tagging", "3")
+    assert "could not be tagged application-consistent" in message["description"]
+
+
+def test_label_failure_does_not_hide_a_partial_job(world: World) -> None:
+    """A PARTIAL job is a Major failure (no full backup); a failed label must not turn it
+    into a Minor one, nor drop its reason."""
+    instance_id = world.instance()
+    emulator.backup.plan(instance_id, outcome="PARTIAL", status_message="1 of 2 volumes")
+    _tagging_denied(world, instance_id)
+    run = world.run(instance_id)
+    assert run.status == "FAILED", (run.error, run.cause)
+    assert len(run.notifications) == 1
+    message = run.notifications[0]["message"]
+    assert (message["metric_name"], message["severity"]) == ("backup-job", "2")
+    assert "ended PARTIAL" in message["description"]
+    info = json.loads(message["additional_info"])
+    assert "could not be tagged" in info["reason"]

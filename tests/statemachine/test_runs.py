@@ -278,3 +278,24 @@ def test_an_input_without_the_contract_fields_is_rejected(world: World) -> None:
     assert run.error == "InvalidInput"
     assert run.commands == []
     assert world.guard_item(instance_id) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_freeze_seconds", "30"),  # a number as a string: MathAdd would fail while frozen
+        ("max_freeze_seconds", 0),  # outside the document's 1..3600
+        ("retention_days", "35"),
+        ("notify_on_success", "false"),
+    ],
+)
+def test_an_input_with_a_mistyped_policy_is_rejected_before_any_freeze(
+    world: World, field: str, value: object
+) -> None:
+    instance_id = world.instance()
+    execution_input = world.execution_input(instance_id)
+    execution_input["policy"][field] = value
+    run = world.finish(world.start(execution_input), execution_input)
+    assert (run.status, run.error) == ("FAILED", "InvalidInput"), run.states
+    assert run.commands == []
+    assert world.guard_item(instance_id) is None
