@@ -326,8 +326,8 @@ class Demo:
         self.terraform.init()
         self.lap("emulator+init")
         say(
-            "terraform apply examples/local (about 70 s: the provider waits 25 s on each "
-            "SQS queue and queue policy)..."
+            "terraform apply examples/local (about a minute: the provider waits for each "
+            "SQS queue and KMS key to settle)..."
         )
         self.terraform.apply()
         outputs = self.terraform.outputs()
@@ -522,7 +522,7 @@ def _cleanup(
         live.cleanup()
         problems += live.leftovers()
     if terraform is not None and terraform.applied and aws.running:
-        clock.say("terraform destroy (about 40 s: the provider waits 25 s on the queue policy)...")
+        clock.say("terraform destroy (about 15 s)...")
         try:
             terraform.destroy()
         except (TerraformError, TimeoutError, OSError, subprocess.SubprocessError) as error:

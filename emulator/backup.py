@@ -320,7 +320,14 @@ def _ec2(backend: Any) -> Any:
 def _state(backend: Any) -> Any:
     state = getattr(backend, "_acb_state", None)
     if state is None:
-        state = {"jobs": {}, "tokens": {}, "copies": {}, "copy_tokens": {}, "plans": {}}
+        state = {
+            "jobs": {},
+            "tokens": {},
+            "copies": {},
+            "copy_tokens": {},
+            "plans": {},
+            "deleted_points": set(),
+        }
         backend._acb_state = state
     return state
 
@@ -551,9 +558,10 @@ def list_copy_jobs(self: Any) -> Any:
 def _recovery_points(backend: Any) -> list[dict[str, Any]]:
     refresh(backend)
     points = []
+    deleted = _state(backend)["deleted_points"]
     for job in _state(backend)["jobs"].values():
         status = job.recovery_point_status()
-        if status is None:
+        if status is None or job.recovery_point_arn in deleted:
             continue
         points.append(
             _compact(
@@ -597,6 +605,19 @@ def list_recovery_points_by_backup_vault(self: Any) -> Any:
     vault = unquote(_param(self, "backupVaultName", "BackupVaultName") or "")
     points = [p for p in _recovery_points(self.backup_backend) if p["BackupVaultName"] == vault]
     return ActionResult({"RecoveryPoints": points})
+
+
+def delete_recovery_point(self: Any) -> Any:
+    """What terraform destroy of a vault with force_destroy calls for each point."""
+    from moto.core.responses import EmptyResult
+
+    vault = unquote(_param(self, "backupVaultName", "BackupVaultName") or "")
+    arn = unquote(_param(self, "recoveryPointArn", "RecoveryPointArn") or "")
+    points = _recovery_points(self.backup_backend)
+    if not any(p["RecoveryPointArn"] == arn and p["BackupVaultName"] == vault for p in points):
+        raise _error("ResourceNotFoundException", f"Recovery point {arn} not found in {vault}")
+    _state(self.backup_backend)["deleted_points"].add(arn)
+    return EmptyResult()
 
 
 def list_recovery_points_by_resource(self: Any) -> Any:
@@ -644,6 +665,7 @@ OPERATIONS = {
     "describe_copy_job": describe_copy_job,
     "list_copy_jobs": list_copy_jobs,
     "describe_recovery_point": describe_recovery_point,
+    "delete_recovery_point": delete_recovery_point,
     "list_recovery_points_by_backup_vault": list_recovery_points_by_backup_vault,
     "list_recovery_points_by_resource": list_recovery_points_by_resource,
 }

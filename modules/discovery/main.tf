@@ -41,11 +41,8 @@ resource "aws_sqs_queue" "dead_letter" {
   message_retention_seconds = 1209600 # 14 days, SQS's maximum: time to look at a failed night
   sqs_managed_sse_enabled   = var.dead_letter_kms_key_arn == null ? true : null
   kms_master_key_id         = var.dead_letter_kms_key_arn
-  tags                      = var.tags
-}
-
-resource "aws_sqs_queue_policy" "dead_letter" {
-  queue_url = aws_sqs_queue.dead_letter.id
+  # Inline rather than an aws_sqs_queue_policy: the provider waits for a separate
+  # queue policy to settle (about 25 s on create and on destroy) for nothing.
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -53,10 +50,11 @@ resource "aws_sqs_queue_policy" "dead_letter" {
       Effect    = "Deny"
       Principal = "*"
       Action    = "sqs:*"
-      Resource  = aws_sqs_queue.dead_letter.arn
+      Resource  = local.dlq_arn
       Condition = { Bool = { "aws:SecureTransport" = "false" } }
     }]
   })
+  tags = var.tags
 }
 
 ################################################################################

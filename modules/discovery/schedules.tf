@@ -31,13 +31,15 @@ resource "aws_scheduler_schedule" "this" {
     # docs/contracts.md section 1. The scheduler fills in the placeholder with the
     # time the schedule was due (not when a flexible window or a retry ran it), so
     # every execution name of this firing is fixed whatever happens next.
-    input = jsonencode({
+    # jsonencode writes < and > as \u003c and \u003e, which the scheduler would
+    # not recognise as its placeholder: put them back.
+    input = replace(replace(jsonencode({
       schedule_name  = each.key
       scheduled_time = "<aws.scheduler.scheduled-time>"
       tag_value      = coalesce(each.value.tag_value, each.key)
       dry_run        = var.dry_run
       policy         = each.value.policy
-    })
+    }), "\\u003c", "<"), "\\u003e", ">")
 
     retry_policy {
       maximum_event_age_in_seconds = var.scheduler_retry.maximum_event_age_in_seconds

@@ -76,6 +76,20 @@ def test_backup_job_lifecycle_creates_pending_snapshots_then_completes(world: Wo
     ]
     assert world.backup.list_backup_jobs()["BackupJobs"][0]["BackupJobId"] == job_id
 
+    # What terraform destroy of a force_destroy vault does with each point.
+    vault = job["BackupVaultName"]
+    world.backup.delete_recovery_point(
+        BackupVaultName=vault, RecoveryPointArn=job["RecoveryPointArn"]
+    )
+    assert (
+        world.backup.list_recovery_points_by_backup_vault(BackupVaultName=vault)["RecoveryPoints"]
+        == []
+    )
+    with pytest.raises(world.backup.exceptions.ResourceNotFoundException):
+        world.backup.delete_recovery_point(
+            BackupVaultName=vault, RecoveryPointArn=job["RecoveryPointArn"]
+        )
+
 
 def test_backup_job_faults(world: World) -> None:
     never, aborted, failed = world.instance(), world.instance(), world.instance()

@@ -151,6 +151,11 @@ run "schedules_carry_the_contract_input" {
   }
 
   assert {
+    condition     = strcontains(aws_scheduler_schedule.this["nightly"].target[0].input, "\"scheduled_time\":\"<aws.scheduler.scheduled-time>\"")
+    error_message = "The scheduler only fills in its placeholder written literally: jsonencode's \\u003c escape must be undone in the input."
+  }
+
+  assert {
     condition     = jsondecode(aws_scheduler_schedule.this["weekly"].target[0].input).tag_value == "gold"
     error_message = "A schedule's tag_value is passed when given."
   }
