@@ -77,7 +77,7 @@ shellcheck:
 	@echo "shellcheck: $(words $(SHELL_FILES)) scripts"
 	shellcheck --severity=style $(SHELL_FILES)
 
-fmt-check:
+fmt-check: .tfcli/terraformrc
 	terraform fmt -check -recursive -diff
 
 asl-lint: node_modules/.installed
