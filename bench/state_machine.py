@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -83,6 +84,8 @@ def freeze_windows(world: Any) -> list[tuple[int, str, float, float]]:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    # moto's interpreter logs every JSONPath miss a Choice handles on purpose: noise here.
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
     with emulated_aws() as world:
         world.run(world.instance())  # warm-up: parse and client caches
         durations = job_durations(world)
