@@ -79,7 +79,7 @@ output "backup_role_arn" {
 }
 
 output "ssm_document_names" {
-  description = "Names of the SSM documents the module runs on instances (freeze, thaw, dry-run)."
+  description = "Names of the SSM Command documents the module runs on instances (one document; its Command parameter is freeze, thaw or dry-run)."
   value       = [module.instance_documents.document_name]
 }
 

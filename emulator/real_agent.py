@@ -116,19 +116,6 @@ class RealAgent:
         )
         return self
 
-    def watchdog_pids(self) -> list[int]:
-        """Watchdogs the script left running for this agent's state directory."""
-        pids = []
-        needle = str(self.state_dir).encode()
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                cmdline = (proc / "cmdline").read_bytes()
-                if b"--watchdog" in cmdline and needle in cmdline:
-                    pids.append(int(proc.name))
-        return pids
-
     # ------------------------------------------------------------------ the clock
     def _sample(self) -> tuple[_dt.datetime, float]:
         real = _real_now()

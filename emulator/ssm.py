@@ -244,21 +244,8 @@ class Agent:
         self, outcome: Outcome, run_id: str, parameters: dict[str, list[str]], done: _dt.datetime
     ) -> tuple[Outcome, str, str, int, str]:
         if outcome.status != "Success":  # scripted failure
-            interval = None
-            if outcome.froze:
-                interval = self._start_interval(run_id, parameters, done)
-            stdout = self._report(
-                "freeze",
-                run_id,
-                "failed",
-                outcome.exit_code,
-                error=outcome.error,
-                interval=interval,
-                watchdog_outcome="armed" if interval else "none",
-            )
-            if outcome.stdout is not None:
-                stdout = outcome.stdout
-            return outcome, outcome.status, stdout, outcome.exit_code, outcome.error or ""
+            interval = self._start_interval(run_id, parameters, done) if outcome.froze else None
+            return self._scripted_failure(outcome, "freeze", run_id, interval)
         active = self.active
         if active is not None and active.run_id != run_id:
             error = f"another run's freeze is active: {active.run_id}"
@@ -274,6 +261,23 @@ class Agent:
         if outcome.stdout is not None:
             stdout = outcome.stdout
         return outcome, "Success", stdout, 0, ""
+
+    def _scripted_failure(
+        self, outcome: Outcome, command: str, run_id: str, interval: FreezeInterval | None
+    ) -> tuple[Outcome, str, str, int, str]:
+        """A planned failed command: the script's report, unless the plan gives stdout."""
+        stdout = self._report(
+            command,
+            run_id,
+            "failed",
+            outcome.exit_code,
+            error=outcome.error,
+            interval=interval,
+            watchdog_outcome="armed" if interval else "none",
+        )
+        if outcome.stdout is not None:
+            stdout = outcome.stdout
+        return outcome, outcome.status, stdout, outcome.exit_code, outcome.error or ""
 
     def _start_interval(
         self, run_id: str, parameters: dict[str, list[str]], done: _dt.datetime
@@ -296,19 +300,7 @@ class Agent:
         self, outcome: Outcome, run_id: str, done: _dt.datetime
     ) -> tuple[Outcome, str, str, int, str]:
         if outcome.status != "Success":  # scripted failure: nothing thawed, watchdog armed
-            interval = self.active
-            stdout = self._report(
-                "thaw",
-                run_id,
-                "failed",
-                outcome.exit_code,
-                error=outcome.error,
-                interval=interval,
-                watchdog_outcome="armed" if interval else "none",
-            )
-            if outcome.stdout is not None:
-                stdout = outcome.stdout
-            return outcome, outcome.status, stdout, outcome.exit_code, outcome.error or ""
+            return self._scripted_failure(outcome, "thaw", run_id, self.active)
         # The run's own freeze, whether still active or already ended by the watchdog.
         mine = [i for i in self.intervals if i.run_id == run_id]
         interval = mine[-1] if mine else None
