@@ -11,6 +11,7 @@ CHECKOV_VENV  := .venv-checkov
 BIN           := $(VENV)/bin
 TF_PLUGIN_DIR ?=
 COV_FLOOR     ?= 90
+INSTANCES     ?= 1000
 
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.tfcli/terraformrc
 export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.tfcli/plugin-cache
@@ -24,7 +25,7 @@ TF_TESTED   := . $(sort $(patsubst %/tests/,%/,$(dir $(wildcard modules/*/tests/
 SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' '.ci/*' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
 ASL_FILES   := $(wildcard asl/*.asl.json)
 
-.PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean
+.PHONY: help test demo bench bench-fleet lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,8 +36,11 @@ test: tools lint validate tf-test checkov pytest ## Every check and test, offlin
 demo: $(VENV)/.installed .tfcli/terraformrc ## Apply the module into a local AWS emulator and run a backup cycle
 	$(BIN)/python -m demo
 
-bench: $(VENV)/.installed ## Print the benchmarks' figures
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
+bench: $(VENV)/.installed ## Print the benchmarks' figures (the fleet has its own target)
+	@for b in bench/*.py; do case "$$b" in bench/fleet*) continue;; esac; echo "== $$b"; $(BIN)/python "$$b"; done
+
+bench-fleet: $(VENV)/.installed ## INSTANCES (default 1000) backed up at once on virtual time, inside AWS quotas
+	$(BIN)/python bench/fleet.py --instances $(INSTANCES)
 
 # --- set-up ------------------------------------------------------------------
 
