@@ -135,6 +135,7 @@ def install(clock: EmulatedClock, *, inline_tasks: bool = True) -> None:
     if inline_tasks:
         _install_inline_tasks()
     _install_fast_copies()
+    _install_unshared_reads()
     _install_caches()
     # botocore stamps every request with a fresh uuid4 (os.urandom: milliseconds here).
     patch(
@@ -181,6 +182,40 @@ def _install_caches() -> None:
         return _cached(cls, sum(len(vars(k)) for k in cls.__mro__))
 
     patch(responses, "method_names_from_class", method_names_from_class)
+
+
+def _install_unshared_reads() -> None:
+    """History events serialize the state's input: read it in place (moto copies it first)."""
+    from moto.stepfunctions.parser.api import (
+        HistoryEventExecutionDataDetails,
+        StateEnteredEventDetails,
+        StateExitedEventDetails,
+    )
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+    def entered(self: Any, env: Any) -> Any:
+        return StateEnteredEventDetails(
+            name=self.name,
+            input=to_json_str(env.states._states_data["input"], separators=(",", ":")),
+            inputDetails=HistoryEventExecutionDataDetails(truncated=False),
+        )
+
+    def exited(self: Any, env: Any) -> Any:
+        details = StateExitedEventDetails(
+            name=self.name,
+            output=to_json_str(env.states._states_data["input"], separators=(",", ":")),
+            outputDetails=HistoryEventExecutionDataDetails(truncated=False),
+        )
+        assigned = env.variable_store.get_assigned_variables()
+        env.variable_store.reset_tracing()
+        if assigned:
+            details["assignedVariables"] = assigned
+            details["assignedVariablesDetails"] = {"truncated": False}
+        return details
+
+    patch(CommonStateField, "_get_state_entered_event_details", entered)
+    patch(CommonStateField, "_get_state_exited_event_details", exited)
 
 
 def _install_fast_copies() -> None:

@@ -21,6 +21,7 @@ Deterministic: the same ``FleetConfig`` (seed included) gives the same run.
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import json
 import logging
 import os
@@ -195,6 +196,9 @@ def run_fleet(config: FleetConfig) -> FleetRun:
             }
             emulator.clock.attach(scheduler)
             metering.activate(meter)
+            collector = gc.get_threshold()
+            gc.freeze()  # the setup's objects are not garbage: keep the collector off them
+            gc.set_threshold(50_000, 50, 100)
             try:
                 with scheduler.driving():
                     discovery = fleet_discovery.run(
@@ -206,6 +210,8 @@ def run_fleet(config: FleetConfig) -> FleetRun:
                         seed=config.seed,
                     )
             finally:
+                gc.set_threshold(*collector)
+                gc.unfreeze()
                 metering.deactivate()
                 end = scheduler.datetime()
                 emulator.clock.detach()

@@ -254,6 +254,7 @@ class Quotas:
     region: str = "eu-west-1"
     other_tenants: float = 0.3
     table: Mapping[str, Quota] | None = None
+    overrides: Mapping[str, Quota] = field(default_factory=dict)  # by bucket key, EC2's too
     unknown: Quota = field(
         default_factory=lambda: Quota(
             50, 5, "assumption: an API without a row gets EC2's mutating bucket", assumption=True
@@ -270,10 +271,12 @@ class Quotas:
     def quota(self, service: str, action: str, request: Any = None) -> tuple[str, Quota]:
         """The bucket key and quota of a call (``request``: moto's response object, for EC2)."""
         if service == "ec2":
-            return ec2_quota(action, _ec2_filtered_or_paginated(request))
-        key = f"{service}:{action}"
-        assert self.table is not None
-        return key, self.table.get(key, self.unknown)
+            key, quota = ec2_quota(action, _ec2_filtered_or_paginated(request))
+        else:
+            key = f"{service}:{action}"
+            assert self.table is not None
+            quota = self.table.get(key, self.unknown)
+        return key, self.overrides.get(key, quota)
 
     def ours(self, quota: Quota) -> Quota:
         """The part of a quota left to the module once other tenants took theirs."""
