@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from typing import Any
 
-from .fleet import FleetRun, InstanceResult
+from .fleet import TRANSITIONS, FleetRun, InstanceResult
 
 OUTCOME_RANK = {"succeeded": 0, "skipped": 1, "degraded": 2, "failed": 3, "not-started": 4}
 LABEL_RANK = {
@@ -122,8 +122,13 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
         "calls_per_instance": per_instance,
         "throttled_calls": run.throttled_calls,
         "throttled_by_api": {
-            api: log.throttled for api, log in sorted(run.apis.items()) if log.throttled
+            api: log.throttled
+            for api, log in sorted(run.apis.items())
+            if log.throttled and api != TRANSITIONS
         },
+        "delayed_state_transitions": run.apis[TRANSITIONS].throttled
+        if TRANSITIONS in run.apis
+        else 0,
         "degraded_by_throttling": degraded,
         "freeze_excess_p50_seconds": percentile(excess, 0.50),
         "freeze_excess_p99_seconds": percentile(excess, 0.99),

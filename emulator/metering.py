@@ -9,6 +9,10 @@ definition's Retry and Catch rules and botocore's retries see the real thing.
 
 Order of events for one call: it arrives at virtual time t, takes a token (or is
 throttled) and takes effect at t; its caller gets the answer at t + latency.
+
+State transitions draw on Step Functions' StateTransition bucket too; a transition
+that finds it empty waits for its token (Step Functions throttles transitions, it does
+not fail them), logged as ``states:StateTransition`` (throttled: transitions delayed).
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class Meter:
     latency: LatencyModel
     clock_seconds: Any  # () -> virtual seconds (the scheduler's now)
     apis: dict[str, ApiLog] = field(default_factory=dict)
+    # Which bucket a call belongs to, when nothing is throttled (the baseline's log).
+    reference: Quotas = field(default_factory=lambda: Quotas(other_tenants=0.0))
 
     def admit(self, service: str, action: str, request: Any) -> tuple[str, bool]:
         prefix = SERVICE_PREFIX.get(service, service)
@@ -60,7 +66,7 @@ class Meter:
             key, quota = self.quotas.quota(prefix, action, request)
             admitted = self.quotas.admit(key, quota, now)
         else:
-            key, quota = Quotas(other_tenants=0.0).quota(prefix, action, request)
+            key, quota = self.reference.quota(prefix, action, request)
             admitted = True
         log = self.apis.get(key)
         if log is None:
@@ -71,6 +77,20 @@ class Meter:
         else:
             log.throttled += 1
         return key, admitted
+
+    def transition(self) -> float:
+        """A state transition: its token from the StateTransition bucket, or the wait for it."""
+        now = self.clock_seconds()
+        key, quota = (self.quotas or self.reference).quota("states", "StateTransition")
+        wait = self.quotas.delay(key, quota, now) if self.quotas is not None else 0.0
+        log = self.apis.get(key)
+        if log is None:
+            log = self.apis[key] = ApiLog(quota)
+        log.accepted += 1
+        log.per_second[int(now + wait)] += 1
+        if wait > 0:
+            log.throttled += 1
+        return wait
 
     @property
     def throttled(self) -> int:
@@ -126,6 +146,20 @@ def install() -> None:
 
     _call_action._acb_metering = True  # type: ignore[attr-defined]
     patch(BaseResponse, "call_action", _call_action)
+
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+    eval_body = CommonStateField._eval_body
+
+    def _eval_body(self: Any, env: Any) -> None:
+        meter, found = active(), _scheduler.current()
+        if meter is not None and found is not None:
+            wait = meter.transition()
+            if wait > 0:
+                found[0].sleep(wait)
+        eval_body(self, env)
+
+    patch(CommonStateField, "_eval_body", _eval_body)
 
 
 def _throttled(self: Any, service: str, action: str, method: str, inner: Any) -> Any:

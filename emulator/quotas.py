@@ -172,6 +172,9 @@ def default_table(region: str) -> dict[str, Quota]:
         "states:DescribeExecution": _sfn((300, 15), (250, 10), region, "DescribeExecution"),
         "states:GetExecutionHistory": _sfn((400, 20), (400, 20), region, "GetExecutionHistory"),
         "states:StopExecution": _sfn((1000, 200), (500, 25), region, "StopExecution"),
+        # State transitions are throttled too: a throttled transition waits (AWS reports
+        # it as ExecutionThrottled), it does not fail. New accounts have lower figures.
+        "states:StateTransition": _sfn((5000, 1500), (800, 500), region, "StateTransition"),
         # AWS Backup (see _BACKUP_ASSUMED).
         "backup:StartBackupJob": Quota(5, 5, _BACKUP_ASSUMED, assumption=True),
         "backup:DescribeBackupJob": Quota(10, 10, _BACKUP_ASSUMED, assumption=True),
@@ -237,14 +240,24 @@ class TokenBucket:
         self.tokens = capacity
         self.updated = now
 
-    def take(self, now: float) -> bool:
+    def _refill(self, now: float) -> None:
         if now > self.updated:
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
             self.updated = now
+
+    def take(self, now: float) -> bool:
+        """Take a token if there is one (a throttled call takes none)."""
+        self._refill(now)
         if self.tokens >= 1.0 - 1e-9:
             self.tokens = max(0.0, self.tokens - 1.0)
             return True
         return False
+
+    def reserve(self, now: float) -> float:
+        """Take the next token, waiting for it if need be: the seconds to wait (in turn)."""
+        self._refill(now)
+        self.tokens -= 1.0
+        return 0.0 if self.tokens >= -1e-9 else -self.tokens / self.rate
 
 
 @dataclass
@@ -283,12 +296,19 @@ class Quotas:
         share = 1.0 - self.other_tenants
         return replace(quota, burst=max(1.0, quota.burst * share), rate=quota.rate * share)
 
-    def admit(self, key: str, quota: Quota, now: float) -> bool:
+    def _bucket(self, key: str, quota: Quota, now: float) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             mine = self.ours(quota)
             bucket = self._buckets[key] = TokenBucket(mine.burst, mine.rate, now)
-        return bucket.take(now)
+        return bucket
+
+    def admit(self, key: str, quota: Quota, now: float) -> bool:
+        return self._bucket(key, quota, now).take(now)
+
+    def delay(self, key: str, quota: Quota, now: float) -> float:
+        """Seconds a throttled-by-waiting action (a state transition) waits for its token."""
+        return self._bucket(key, quota, now).reserve(now)
 
 
 def _ec2_filtered_or_paginated(request: Any) -> bool:
