@@ -306,7 +306,7 @@ class Scheduler:
             self._members.pop(id(participant), None)
             for waiter in list(participant_joiners(participant)):
                 self._wake(waiter)
-            if self._idle_waiters and not self.live():
+            if self._idle_waiters and not self._members:
                 for waiter in self._idle_waiters:
                     self._wake(waiter)
             self._handoff(self._next())

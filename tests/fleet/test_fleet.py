@@ -22,9 +22,12 @@ import pytest
 from emulator.fleet import FleetConfig, FleetRun, run_fleet
 from emulator.fleet_figures import figures, invariant_breaches
 
-FLEET = 200
+FLEET = 150
 CONFIG = FleetConfig(instances=FLEET, seed=11, other_tenants=0.3)
 LATER_PHASE = "issue 10's later phase: module budgets and admission control"
+# A bound on a hang, not a timing assertion: three fleets in two processes on a loaded
+# two-core machine.
+pytestmark = pytest.mark.timeout(1200)
 
 
 def _figures_of(config: FleetConfig) -> dict[str, Any]:
@@ -88,12 +91,16 @@ def test_the_same_seed_gives_the_same_figures(runs: dict[str, Any]) -> None:
     assert first == runs["again"]
 
 
-@pytest.mark.xfail(strict=True, reason=f"{LATER_PHASE}: throttling degrades instances today")
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason=f"{LATER_PHASE}: throttling degrades instances today"
+)
 def test_no_instance_is_degraded_by_throttling(result: dict[str, Any]) -> None:
     assert result["degraded_by_throttling"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=f"{LATER_PHASE}: no per-API budget is kept today")
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason=f"{LATER_PHASE}: no per-API budget is kept today"
+)
 def test_no_api_peak_exceeds_its_budget(result: dict[str, Any]) -> None:
     over = {
         api: (peak, result["budget_calls_per_second"][api])
