@@ -186,18 +186,24 @@ def run(
             raise RuntimeError(f"continuation payload of {len(payload)} bytes exceeds 256 KB")
         handed.append(json.loads(payload))
 
-    with virtual_time(scheduler, seed), contextlib.redirect_stdout(_Discard()):
-        while pending and result.invocations < max_invocations:
-            current = pending.pop(0)
-            context = LambdaContext(scheduler, function_arn, timeout, result.invocations)
-            try:
-                result.summaries.append(handler.run(current, context, hand_on))
-            except Exception as error:  # a failed invocation is part of what happened
-                result.errors.append(f"{type(error).__name__}: {error}")
-            if handed:
-                scheduler.sleep(hand_on_latency)
-                pending.extend(handed)
-                handed.clear()
+    try:
+        with virtual_time(scheduler, seed), contextlib.redirect_stdout(_Discard()):
+            while pending and result.invocations < max_invocations:
+                current = pending.pop(0)
+                context = LambdaContext(scheduler, function_arn, timeout, result.invocations)
+                try:
+                    result.summaries.append(handler.run(current, context, hand_on))
+                except Exception as error:  # a failed invocation is part of what happened
+                    result.errors.append(f"{type(error).__name__}: {error}")
+                if handed:
+                    scheduler.sleep(hand_on_latency)
+                    pending.extend(handed)
+                    handed.clear()
+    finally:  # the next user of the package reads its own configuration and clients
+        config.load.cache_clear()
+        clients.reset()
+    if pending:
+        result.errors.append(f"{len(pending)} continuations not invoked: {max_invocations} reached")
     result.ended_at = scheduler.now()
     return result
 
