@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
@@ -45,35 +46,41 @@ def test_every_row_names_its_source() -> None:
         assert quota.assumption == quota.source.startswith("assumption"), key
 
 
+@pytest.fixture(scope="module")
+def world(fleet_hooks: None) -> Iterator[World]:
+    with emulated_aws() as shared:
+        yield shared
+
+
 @pytest.fixture
-def metered_world() -> World:
-    with emulated_aws() as world:
-        scheduler = S.Scheduler(START, stall_seconds=60)
-        overrides = {
-            key: ONE_CALL
-            for key in (
-                "ec2:DescribeInstances(unfiltered)",
-                "ssm:DescribeInstanceInformation",
-                "backup:ListBackupJobs",
-                "dynamodb:GetItem",
-                "sns:Publish",
-                "states:DescribeExecution",
-            )
-        }
-        meter = metering.Meter(
-            Quotas(region=REGION, other_tenants=0.0, overrides=overrides),
-            LatencyModel(seed=1),
-            scheduler.now,
+def metered_world(world: World) -> Iterator[World]:
+    """The module's world with fresh quotas (one call each for the APIs below)."""
+    scheduler = S.Scheduler(START, stall_seconds=60)
+    overrides = {
+        key: ONE_CALL
+        for key in (
+            "ec2:DescribeInstances(unfiltered)",
+            "ssm:DescribeInstanceInformation",
+            "backup:ListBackupJobs",
+            "dynamodb:GetItem",
+            "sns:Publish",
+            "states:DescribeExecution",
         )
-        emulator.clock.attach(scheduler)
-        metering.activate(meter)
-        try:
-            with scheduler.driving():
-                world.meter = meter  # type: ignore[attr-defined]
-                yield world
-        finally:
-            metering.deactivate()
-            emulator.clock.detach()
+    }
+    meter = metering.Meter(
+        Quotas(region=REGION, other_tenants=0.0, overrides=overrides),
+        LatencyModel(seed=1),
+        scheduler.now,
+    )
+    emulator.clock.attach(scheduler)
+    metering.activate(meter)
+    try:
+        with scheduler.driving():
+            world.meter = meter  # type: ignore[attr-defined]
+            yield world
+    finally:
+        metering.deactivate()
+        emulator.clock.detach()
 
 
 def test_a_throttled_ec2_call_answers_request_limit_exceeded_with_503(metered_world: World) -> None:
