@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     result["invariant_breaches"] = len(breaches)
     if baseline is not None:
         result["harness"]["baseline_wall_seconds"] = round(baseline.wall_seconds, 1)
+        result["harness"]["baseline_cpu_seconds"] = round(baseline.cpu_seconds, 1)
+        result["harness"]["baseline_max_rss_mb"] = round(baseline.max_rss_mb, 1)
     print(
         f"{run.config.instances} instances, other tenants {run.config.other_tenants:.0%}, "
         f"seed {run.config.seed}"
