@@ -248,10 +248,11 @@ class Scheduler:
         self._await_baton(me)
 
     def _await_baton(self, me: Participant) -> None:
+        if me is not self.driver:  # only the driver watches for a stall
+            me.gate.acquire()
+            return
         seen, quiet = self.handoffs, 0.0
         while not me.gate.acquire(timeout=1.0):
-            if me is not self.driver:
-                continue
             if self.handoffs != seen:
                 seen, quiet = self.handoffs, 0.0
                 continue

@@ -22,7 +22,7 @@ import pytest
 from emulator.fleet import FleetConfig, FleetRun, run_fleet
 from emulator.fleet_figures import figures, invariant_breaches
 
-FLEET = 150
+FLEET = 120
 CONFIG = FleetConfig(instances=FLEET, seed=11, other_tenants=0.3)
 LATER_PHASE = "issue 10's later phase: module budgets and admission control"
 # A bound on a hang, not a timing assertion: three fleets in two processes on a loaded
