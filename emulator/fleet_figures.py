@@ -30,9 +30,10 @@ BUDGET_SOURCE = (
 )
 PROJECTION_METHOD = (
     "for N instances: budget floor(N) = max over APIs of calls_per_instance x N / budget "
-    "calls per second (the definition's calls per instance do not depend on N); completion(N) "
-    "= budget floor(N) x the measured completion / budget floor ratio (the run stays as far "
-    "from its floor as measured), and never less than the discovery's own start pace "
+    "calls per second (calls per instance taken as independent of N); completion(N) = the "
+    "measured completion + budget floor(N) - the measured budget floor (each instance's own "
+    "time, its backup job included, does not grow with N; the extra instances' calls are "
+    "served at the budget), never below budget floor(N) nor the discovery's start pace "
     "(N / START_RATE_PER_SECOND); freeze excess and degradation are not projected"
 )
 
@@ -142,7 +143,6 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
             sorted(Counter(label(i) for i in baseline.instances).items())
         )
         result["baseline_completion_seconds"] = completion_seconds(baseline)
-    ratio = completion / floor if floor > 0 else 1.0
     projection = {}
     for size in (10_000, 100_000):
         floor_n = max(
@@ -151,7 +151,9 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
         )
         projection[str(size)] = {
             "budget_floor_seconds": round(floor_n, 1),
-            "completion_seconds": round(max(floor_n * ratio, size / start_rate), 1),
+            "completion_seconds": round(
+                max(completion + floor_n - floor, floor_n, size / start_rate), 1
+            ),
         }
     result["projection"] = {"method": PROJECTION_METHOD, **projection}
     result["harness"] = {
