@@ -222,6 +222,44 @@ def _patch_parse_cache() -> None:
     _patch(parser, "parse", staticmethod(cached))
 
 
+def _patch_choice_default() -> None:
+    """A Choice state's own Assign/Output belong to its Default branch only.
+
+    moto decides "the Default was taken" by comparing the next state's name with the
+    Default's, so a rule whose Next is the Default's state also runs the Default's Assign.
+    """
+    from moto.stepfunctions.parser.asl.component.state.choice import state_choice
+
+    choice = state_choice.StateChoice
+    evaluate_output = choice._eval_state_output
+
+    def _eval_state(self: Any, env: Any) -> None:
+        for rule in self.choices_decl.rules:
+            rule.eval(env)
+            if env.stack.pop() is True:
+                env.stack.append(rule.next_stmt.name)
+                env._acb_choice_rule_matched = True
+                return
+        if self.default_state is None:
+            raise RuntimeError(f"No branching option reached in state {self.name}")
+        env.stack.append(self.default_state.state_name)
+        env._acb_choice_rule_matched = False
+
+    def _eval_state_output(self: Any, env: Any) -> None:
+        if getattr(env, "_acb_choice_rule_matched", False):
+            env.next_state_name = env.stack.pop()
+            if self._is_language_query_jsonpath():
+                if self.output_path:
+                    self.output_path.eval(env=env)
+                else:
+                    env.states.reset(input_value=env.stack.pop())
+            return
+        evaluate_output(self, env)
+
+    _patch(choice, "_eval_state", _eval_state)
+    _patch(choice, "_eval_state_output", _eval_state_output)
+
+
 # --------------------------------------------------------------------------- install
 def install(clock: EmulatedClock, fast_waits: bool = True) -> None:
     _clock_ref[:] = [clock]
@@ -256,6 +294,7 @@ def install(clock: EmulatedClock, fast_waits: bool = True) -> None:
     _patch_extract_json()
     _patch_client_cache()
     _patch_parse_cache()
+    _patch_choice_default()
 
     # Timestamps from the emulated clock.
     _patch(
