@@ -45,6 +45,8 @@ from .clock import EmulatedClock
 from .faults import DEFAULT_ACCOUNT, EmulatedError, default_region
 
 TERMINAL = ("COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL")
+# botocore's backup model, CopyJobState: CREATED, RUNNING, COMPLETED, FAILED, PARTIAL.
+COPY_TERMINAL = ("COMPLETED", "FAILED", "PARTIAL")
 _clock: list[EmulatedClock] = []  # the installed clock, if any
 
 
@@ -61,8 +63,11 @@ class JobPlan:
     outcome: str = "COMPLETED"  # COMPLETED, FAILED, ABORTED, PARTIAL, EXPIRED
     before_start: bool = False  # FAILED/ABORTED at start_after, before any snapshot exists
     status_message: str | None = None
-    copy_outcome: str = "COMPLETED"  # COMPLETED, FAILED, ABORTED, PARTIAL
+    copy_outcome: str = "COMPLETED"  # COMPLETED, FAILED, PARTIAL (CopyJobState has no other end)
     copy_seconds: float = 1800.0
+    # The snapshots of one job start this many seconds apart, in device order (AWS Backup
+    # takes them together, but each EBS snapshot carries its own StartTime).
+    snapshot_spread: float = 0.2
 
 
 @dataclass
@@ -82,7 +87,7 @@ class CopyJob:
     status_message: str | None = None
 
     def refresh(self, now: _dt.datetime) -> None:
-        if self.state in TERMINAL:
+        if self.state in COPY_TERMINAL:
             return
         done = self.created_at + _dt.timedelta(seconds=self.plan.copy_seconds)
         if now < done:
@@ -195,11 +200,11 @@ class BackupJob:
         self.state = "RUNNING"
         self.started_at = start
         mappings = []
-        for device, mapping in sorted(instance.block_device_mapping.items()):
+        for index, (device, mapping) in enumerate(sorted(instance.block_device_mapping.items())):
             snapshot = ec2.create_snapshot(
                 mapping.volume_id, "This snapshot is created by the AWS Backup service."
             )
-            snapshot.start_time = start
+            snapshot.start_time = start + _dt.timedelta(seconds=index * self.plan.snapshot_spread)
             snapshot.status = "pending"
             snapshot.add_tags({"aws:backup:source-resource": self.instance_id})
             self.snapshot_ids.append(snapshot.id)
@@ -338,7 +343,10 @@ def plan(
     """Set how backup jobs of ``instance_id`` behave (see ``JobPlan`` for the fields)."""
     state = _state(_backend(account, region or default_region()))
     current = state["plans"].get(instance_id, JobPlan())
-    state["plans"][instance_id] = replace(current, **settings)
+    updated = replace(current, **settings)
+    if updated.copy_outcome not in COPY_TERMINAL:
+        raise ValueError(f"copy_outcome must be one of {COPY_TERMINAL} (botocore's CopyJobState)")
+    state["plans"][instance_id] = updated
     return state["plans"][instance_id]
 
 
