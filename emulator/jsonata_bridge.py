@@ -176,7 +176,7 @@ def _failure(env: Any, cause: str) -> Exception:
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
         StatesErrorName,
     )
-    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: E501
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
         StatesErrorNameType,
     )
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
@@ -239,4 +239,8 @@ def install(clock_millis: Callable[[], int]) -> None:
     patch(string_expression.StringJSONata, "_eval_body", _string_jsonata)
     patch(string_expression.StringVariableSample, "_eval_body", _string_variable_sample)
     patch(moto_jsonata, "_eval_jsonata", _textual)
-    patch(timebox.Timebox, "current_milli_time", staticmethod(lambda: _clock_millis[0]()))
+
+    def _current_milli_time() -> int:
+        return _clock_millis[0]()
+
+    patch(timebox.Timebox, "current_milli_time", staticmethod(_current_milli_time))

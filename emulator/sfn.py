@@ -57,6 +57,7 @@ def _before_call(**_: Any) -> None:
     if _call_latency[0] and _clock_ref:
         _clock_ref[0].advance(_call_latency[0], kind="latency")
 
+
 _SERVICE_ERROR_NAMES = {
     "dynamodb": "DynamoDb",
     "sfn": "Sfn",

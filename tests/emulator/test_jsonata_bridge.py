@@ -116,7 +116,9 @@ def test_inside_an_execution() -> None:
     }
     with emulated_aws() as world:
         arn = world.sfn.create_state_machine(
-            name="conformance", definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/x"
+            name="conformance",
+            definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/x",
         )["stateMachineArn"]
         outputs = {}
         for name, value in (("by-rule", 1), ("by-default", 2)):

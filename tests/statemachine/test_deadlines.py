@@ -33,5 +33,3 @@ def test_the_thaw_beats_the_watchdog_whatever_the_call_latency(slow_world: World
     assert thaw.sent_at < interval.deadline, (thaw.sent_at, interval.deadline)
     assert interval.ended_by == "thaw"
     assert interval.end < interval.deadline
-
-

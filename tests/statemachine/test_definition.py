@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,19 @@ def test_asl_validator_accepts_template_and_rendering(tmp_path: Path) -> None:
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+    statelint = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "statelint_asl.py"),
+            str(DEFINITION),
+            str(rendered),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert statelint.returncode == 0, statelint.stdout + statelint.stderr
 
 
 def test_moto_parser_accepts_rendering() -> None:
@@ -131,9 +145,9 @@ def test_rendering_leaves_no_placeholder() -> None:
     rendered = render()
     assert "${" not in rendered
     settings = json.loads(rendered)["States"]["CheckInput"]["Assign"]["cfg"]
-    assert settings["command_poll_seconds"] == "{% 2 %}"
-    assert settings["thaw_margin_seconds"] == "{% 8 %}"
-    assert settings["notify_on_success"] == "{% false %}"
+    assert settings["command_poll_seconds"] == "{% $number('2') %}"
+    assert settings["thaw_margin_seconds"] == "{% $number('8') %}"
+    assert settings["notify_on_success"] == "{% 'false' = 'true' %}"
 
 
 def test_renderer_escapes_like_terraform() -> None:
@@ -255,10 +269,11 @@ def test_every_task_has_a_timeout_and_retries_outside_the_window(template) -> No
                 continue
             timeout = state.get("TimeoutSeconds")
             assert timeout, f"{name} has no TimeoutSeconds"
-            if name in window and name != "SendFreezeCommand" and name != "GetFreezeResult":
+            if name in window and name not in {"SendFreezeCommand", "GetFreezeResult"}:
                 # Inside the window a call may take only the time left before the thaw
                 # deadline; a failed poll costs a poll instead of a retry.
-                assert isinstance(timeout, str) and "$w.thawBy" in timeout, name
+                assert isinstance(timeout, str), name
+                assert "$w.thawBy" in timeout, name
                 continue
             assert state.get("Retry"), f"{name} has no Retry"
 
@@ -267,7 +282,8 @@ def test_deadlines_inside_the_window_come_from_time(template) -> None:
     states = window_states(template)
     for name, state in states.items():
         if state["Type"] == "Wait" and name != "WaitForFreezeResult":
-            assert "$w.thawBy" in state["Seconds"] and "$millis()" in state["Seconds"], name
+            assert "$w.thawBy" in state["Seconds"], name
+            assert "$millis()" in state["Seconds"], name
     text = json.dumps(states)
     assert "$states.context.State.EnteredTime" in states[FREEZE_ATTEMPT]["Assign"]["w"]
     assert "$millis() >= $w.thawBy" in text
@@ -318,7 +334,7 @@ def test_polling_intervals_come_from_the_settings(template) -> None:
     for states in all_graphs(template):
         for name, state in states.items():
             if state["Type"] == "Wait":
-                assert "Seconds" in state and str(state["Seconds"]).startswith("{%"), name
+                assert str(state.get("Seconds")).startswith("{%"), name
                 assert re.search(r"\$cfg\.|\$jobPoll|\$copy\.poll", state["Seconds"]), name
 
 
@@ -353,7 +369,8 @@ def test_lint_jsonata_only(template) -> None:
         assert not key.endswith(".$"), key
         if isinstance(value, str) and "{%" in value:
             # AWS evaluates a string only when the whole string is one {% %} expression.
-            assert value.startswith("{%") and value.endswith("%}"), value
+            assert value.startswith("{%"), value
+            assert value.endswith("%}"), value
             assert value.count("{%") == 1, value
 
 
@@ -374,7 +391,8 @@ def test_lint_no_function_shadowed_and_only_functions_aws_offers(template) -> No
         # ("$max := ...; $max([..])" calls a number).
         assert not re.search(rf"\$({builtins})\s*:=", expression), expression
         # $eval is not available in Step Functions ($parse is); moto stubs $hash.
-        assert "$eval(" not in expression and "$hash(" not in expression, expression
+        assert "$eval(" not in expression, expression
+        assert "$hash(" not in expression, expression
         # $trim turns every newline into a space: never use it on multi-line output.
         assert "$trim($string($r.StandardOutputContent" not in expression, expression
 

@@ -302,7 +302,9 @@ def test_snapshots_of_one_job_start_apart_and_copies_end_as_botocore_says(world:
     image = world.ec2.describe_images(ImageIds=[point.split("/")[-1]])["Images"][0]
     ids = [m["Ebs"]["SnapshotId"] for m in image["BlockDeviceMappings"]]
     (job,) = emulator.backup.jobs()
-    starts = sorted(world.ec2.describe_snapshots(SnapshotIds=ids)["Snapshots"], key=lambda s: s["StartTime"])
+    starts = sorted(
+        world.ec2.describe_snapshots(SnapshotIds=ids)["Snapshots"], key=lambda s: s["StartTime"]
+    )
     assert len(starts) == 2
     from moto.ec2.models import ec2_backends
 

@@ -8,7 +8,7 @@ import pytest
 
 import emulator
 from emulator import Outcome
-from emulator.statemachine import ACCOUNT, REGION, Run, World, emulated_aws
+from emulator.statemachine import ACCOUNT, REGION, Run, World
 
 
 def info(run: Run) -> dict:
@@ -95,7 +95,9 @@ def test_a_failed_post_thaw_hook_is_a_warning_not_a_silent_success(world: World)
 
 
 # ------------------------------------------------------------------ refused before delivery
-@pytest.mark.parametrize("code", ["AccessDeniedException", "InvalidInstanceId", "InvalidParameters"])
+@pytest.mark.parametrize(
+    "code", ["AccessDeniedException", "InvalidInstanceId", "InvalidParameters"]
+)
 def test_a_send_command_refused_before_delivery_is_not_frozen_and_follows_the_policy(
     world: World, code: str
 ) -> None:
@@ -152,7 +154,10 @@ def _rejected(world: World, execution_input: dict, name: str | None = None) -> R
         ({"retention_days": 0}, "retention_days"),
         ({"on_freeze_failure": "ignore"}, "on_freeze_failure"),
         ({"stopped_instances": "start"}, "stopped_instances"),
-        ({"copy_targets": [{"destination_vault_arn": "arn:aws:s3:::b", "retention_days": 9}]}, "copy_targets"),
+        (
+            {"copy_targets": [{"destination_vault_arn": "arn:aws:s3:::b", "retention_days": 9}]},
+            "copy_targets",
+        ),
     ],
 )
 def test_an_input_that_does_not_mean_this_run_is_rejected_before_the_guard(

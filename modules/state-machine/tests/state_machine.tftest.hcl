@@ -61,15 +61,15 @@ run "state_machine_logs_traces_and_renders_its_definition" {
     error_message = "The rendered definition must leave no placeholder."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.AcquireInstanceGuard.Arguments.TableName == "acb-instance-guard" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.commandRequest.DocumentName == "acb-freeze-thaw" && jsondecode(aws_sfn_state_machine.this.definition).States.NotifyOperators.Arguments.TopicArn == "arn:aws:sns:eu-west-1:111122223333:acb-events"
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.AcquireInstanceGuard.Arguments.TableName == "acb-instance-guard" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.commandRequest.DocumentName == "{% \"acb-freeze-thaw\" %}" && jsondecode(aws_sfn_state_machine.this.definition).States.NotifyOperators.Arguments.TopicArn == "arn:aws:sns:eu-west-1:111122223333:acb-events"
     error_message = "The definition must be rendered with the module's table, document and topic."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.commandRequest.DocumentVersion == "3"
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.commandRequest.DocumentVersion == "{% \"3\" %}"
     error_message = "SendCommand must pin DocumentVersion to var.ssm_document_version."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.job_poll_initial_seconds == "{% 30 %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.thaw_margin_seconds == "{% 8 %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.command_wait_max_seconds == "{% 120 %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.notify_on_success == "{% false %}"
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.job_poll_initial_seconds == "{% $number('30') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.thaw_margin_seconds == "{% $number('8') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.command_wait_max_seconds == "{% $number('120') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.notify_on_success == "{% 'false' = 'true' %}"
     error_message = "Timings must be rendered from var.timings' defaults (job poll 30 s, thaw margin 8 s, command wait 120 s) and notify_on_success as a JSON boolean."
   }
   assert {
@@ -266,7 +266,7 @@ run "timings_reach_the_definition" {
   }
 
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.job_poll_max_seconds == "{% 1800 %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.snapshot_poll_seconds == "{% 1 %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.notify_on_success == "{% true %}"
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.job_poll_max_seconds == "{% $number('1800') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.snapshot_poll_seconds == "{% $number('1') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.notify_on_success == "{% 'true' = 'true' %}"
     error_message = "Overridden timings (and notify_on_success) must reach the rendered definition; the others keep their defaults."
   }
 }
