@@ -12,12 +12,17 @@ from emulator.statemachine import World, emulated_aws
 def slow_world(emulation: emulator.EmulatedClock):
     """Every AWS call a Task makes takes 0.5 s of emulated time; polls inside the window
     every 10 s, so that a 900 s freeze window stays a few hundred states."""
+    import emulator.statemachine as machine
+
+    saved = machine.WAIT_SECONDS
+    machine.WAIT_SECONDS = 180.0  # a few hundred states: give a loaded host time
     with emulated_aws({"snapshot_poll_seconds": 10}) as world:
         emulator.sfn.set_call_latency(0.5)
         try:
             yield world
         finally:
             emulator.sfn.set_call_latency(0)
+            machine.WAIT_SECONDS = saved
 
 
 @pytest.mark.parametrize("cap", [15, 300, 900])

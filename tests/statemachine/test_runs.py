@@ -105,8 +105,9 @@ def boto3_client(service: str):
 
 
 # The thaw deadline counts from the freeze command (time, not polls): with max_freeze_seconds
-# 30 and the 8 s margin, snapshots starting up to about 19 s after StartBackupJob make it.
-@pytest.mark.parametrize("snapshot_after", [1, 5, 12, 18])
+# 30 and the 8 s margin, snapshots starting up to about 18 s after StartBackupJob make it on
+# an idle host. The emulated clock also moves with real time, so keep a few seconds of slack.
+@pytest.mark.parametrize("snapshot_after", [1, 5, 10, 12])
 def test_thaw_follows_the_snapshot_start(world: World, snapshot_after: int) -> None:
     instance_id = world.instance()
     emulator.backup.plan(instance_id, start_after=snapshot_after)
