@@ -67,7 +67,7 @@ node_modules/.installed: package.json package-lock.json
 
 # --- checks ------------------------------------------------------------------
 
-lint: ruff shellcheck fmt-check asl-lint package-check ## ruff, shellcheck, terraform fmt, asl-validator, Lambda package
+lint: ruff shellcheck fmt-check asl-lint package-check ## ruff, shellcheck, terraform fmt, asl-validator and statelint, Lambda package
 
 ruff: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -80,9 +80,10 @@ shellcheck:
 fmt-check: .tfcli/terraformrc
 	terraform fmt -check -recursive -diff
 
-asl-lint: node_modules/.installed
+asl-lint: node_modules/.installed $(VENV)/.installed
 	@test -n "$(ASL_FILES)" || { echo "no asl/*.asl.json found"; exit 1; }
 	node_modules/.bin/asl-validator --silent $(foreach f,$(ASL_FILES),--json-path $(f)) && echo "asl-validator: $(ASL_FILES) valid"
+	$(BIN)/python scripts/statelint_asl.py $(ASL_FILES)
 
 tf-init: .tfcli/terraformrc
 	@for d in $(TF_DIRS); do \

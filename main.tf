@@ -66,6 +66,7 @@ module "state_machine" {
   backup_role_arn             = module.vault.backup_role_arn
   ssm_document_name           = module.instance_documents.document_name
   ssm_document_arn            = module.instance_documents.document_arn
+  ssm_document_version        = module.instance_documents.document_version
   selection_tag_key           = var.selection_tag_key
   notification_topic_arn      = module.notifications.topic_arn
   notification_kms_key_arn    = module.notifications.kms_key_arn

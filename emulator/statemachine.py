@@ -43,14 +43,16 @@ TEMPLATE_VARIABLES: dict[str, Any] = {
     "vault_name": VAULT,
     "backup_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-backup",
     "ssm_document_name": f"{PREFIX}-freeze-thaw",
+    "ssm_document_version": "1",
     "notification_topic_arn": TOPIC_ARN,
     "guard_table_name": GUARD_TABLE,
     "name_prefix": PREFIX,
     "command_poll_seconds": 2,
-    "command_max_polls": 30,
+    "command_wait_max_seconds": 120,
     "snapshot_poll_seconds": 2,
     "thaw_margin_seconds": 8,
     "thaw_max_attempts": 3,
+    "clock_skew_margin_seconds": 2,
     "job_poll_initial_seconds": 30,
     "job_poll_max_seconds": 900,
     "job_wait_max_seconds": 612000,
@@ -71,12 +73,17 @@ DEFAULT_POLICY: dict[str, Any] = {
     "notify_on_success": False,
 }
 
+# How long (real seconds) World.wait lets an execution run before giving up.
+WAIT_SECONDS = 30.0
+
 SCHEDULED_TIME = "2026-11-23T01:00:00Z"
 SCHEDULED_EPOCH = 1795395600
 
 
-def render(variables: dict[str, Any] | None = None) -> str:
-    return emulator.render(DEFINITION.read_text(), {**TEMPLATE_VARIABLES, **(variables or {})})
+def render(variables: dict[str, Any] | None = None, text: str | None = None) -> str:
+    """The definition (or another version of it, ``text``) as Terraform renders it."""
+    template = DEFINITION.read_text() if text is None else text
+    return emulator.render(template, {**TEMPLATE_VARIABLES, **(variables or {})})
 
 
 def execution_input(
@@ -172,7 +179,7 @@ def client(service: str) -> Any:
 class World:
     """The AWS side a deployment would have, in moto: vault, topic, guard table, state machine."""
 
-    def __init__(self, variables: dict[str, Any] | None = None) -> None:
+    def __init__(self, variables: dict[str, Any] | None = None, text: str | None = None) -> None:
         self.ec2 = client("ec2")
         self.sfn = client("stepfunctions")
         self.ddb = client("dynamodb")
@@ -199,7 +206,7 @@ class World:
         ec2_backends[ACCOUNT][REGION].amis[self.images["windows"]].platform = "windows"
         self.state_machine_arn = self.sfn.create_state_machine(
             name=STATE_MACHINE,
-            definition=render(variables),
+            definition=render(variables, text),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-state-machine",
         )["stateMachineArn"]
 
@@ -247,7 +254,8 @@ class World:
             input=json.dumps(execution_input),
         )["executionArn"]
 
-    def wait(self, execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
+    def wait(self, execution_arn: str, timeout: float | None = None) -> dict[str, Any]:
+        timeout = WAIT_SECONDS if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
             described = self.sfn.describe_execution(executionArn=execution_arn)
@@ -319,7 +327,9 @@ class World:
 
 
 @contextlib.contextmanager
-def emulated_aws(variables: dict[str, Any] | None = None) -> Iterator[World]:
+def emulated_aws(
+    variables: dict[str, Any] | None = None, text: str | None = None
+) -> Iterator[World]:
     """A fresh moto account with the emulator, the module's resources and the state machine."""
     from moto import mock_aws
 
@@ -342,7 +352,7 @@ def emulated_aws(variables: dict[str, Any] | None = None) -> Iterator[World]:
     try:
         with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
             emulator.clock.reset()
-            yield World(variables)
+            yield World(variables, text)
     finally:
         for key, value in saved.items():
             if value is None:

@@ -88,7 +88,7 @@ locals {
         Resource = var.notification_topic_arn
       },
       {
-        Sid      = "FreezeWindowMetric"
+        Sid      = "RunMetrics"
         Effect   = "Allow"
         Action   = ["cloudwatch:PutMetricData"]
         Resource = "*" # PutMetricData supports no resource-level permissions

@@ -44,7 +44,7 @@ mock_resource "aws_sns_topic_subscription" {
 }
 
 mock_resource "aws_ssm_document" {
-  defaults = { arn = "arn:aws:ssm:eu-west-1:111122223333:document/app-consistent-backup-freeze" }
+  defaults = { arn = "arn:aws:ssm:eu-west-1:111122223333:document/app-consistent-backup-freeze", latest_version = "1" }
 }
 
 mock_resource "aws_sfn_state_machine" {
