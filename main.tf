@@ -33,6 +33,8 @@ module "vault" {
   kms_key_arn              = var.vault.kms_key_arn
   vault_lock               = var.vault.lock
   force_destroy            = var.vault.force_destroy
+  access_policy            = var.vault.access_policy
+  report_plan              = var.report_plan
   permissions_boundary_arn = var.permissions_boundary_arn
 }
 

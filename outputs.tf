@@ -69,8 +69,13 @@ output "vault_arn" {
 }
 
 output "vault_kms_key_arn" {
-  description = "ARN of the KMS key encrypting the vault."
+  description = "ARN of the vault's KMS key. EC2 recovery points are not encrypted with it: they keep their EBS volumes' keys."
   value       = module.vault.kms_key_arn
+}
+
+output "vault_access_policy_json" {
+  description = "The vault access policy the module attaches (or, for a brought vault left alone, would attach): merge its Deny statement into that vault's own policy."
+  value       = module.vault.access_policy_json
 }
 
 output "backup_role_arn" {
