@@ -83,6 +83,16 @@ output "backup_role_arn" {
   value       = module.vault.backup_role_arn
 }
 
+output "restore_testing_plan_arn" {
+  description = "ARN of the AWS Backup restore testing plan, or null when restore testing is off."
+  value       = try(module.restore_testing[0].restore_testing_plan_arn, null)
+}
+
+output "restore_validation_function_name" {
+  description = "Name of the function validating restored instances, or null when restore testing is off."
+  value       = try(module.restore_testing[0].function_name, null)
+}
+
 output "ssm_document_names" {
   description = "Names of the SSM Command documents the module runs on instances (one document; its Command parameter is freeze, thaw or dry-run)."
   value       = [module.instance_documents.document_name]

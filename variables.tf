@@ -287,6 +287,42 @@ variable "report_plan" {
   default = null
 }
 
+variable "restore_testing" {
+  description = <<-EOT
+    Optional AWS Backup restore testing of the module's recovery points, with a validation of each restored instance reported to AWS Backup and to the notifications (docs/compliance.md, docs/contracts.md section 6). Off by default: each test launches instances.
+    - enabled: create the restore testing plan, its selections and the validation function.
+    - schedules: names of the schedules whose instances are tested (default: all); one selection each, by the selection tag.
+    - schedule_expression / timezone / start_window_hours: when the tests run (AWS Backup cron).
+    - algorithm / selection_window_days: which recovery point of each instance (LATEST_WITHIN_WINDOW or RANDOM_WITHIN_WINDOW, among the last N days), from the module's vault only.
+    - validation_window_hours: how long AWS Backup keeps a restored instance for the validation (1-168).
+    - restore_metadata_overrides: EC2 restore metadata (instanceType, subnetId, securityGroupIds, requireImdsV2, iamInstanceProfileName; default restores the instance profile, which the SSM agent needs).
+    - instance_role_arns: roles of those instance profiles, which AWS Backup's restore role may pass to EC2.
+    - agent_wait_seconds, check_timeout_seconds, check_dir: the validation's bounds and the instance directory of the user's checks.
+  EOT
+  type = object({
+    enabled                    = optional(bool, false)
+    schedules                  = optional(list(string))
+    schedule_expression        = optional(string, "cron(0 5 ? * SUN *)")
+    timezone                   = optional(string, "UTC")
+    start_window_hours         = optional(number, 8)
+    algorithm                  = optional(string, "LATEST_WITHIN_WINDOW")
+    selection_window_days      = optional(number, 7)
+    validation_window_hours    = optional(number, 4)
+    restore_metadata_overrides = optional(map(string), { iamInstanceProfileName = "UseBackedUpValue" })
+    instance_role_arns         = optional(list(string), [])
+    agent_wait_seconds         = optional(number, 900)
+    check_timeout_seconds      = optional(number, 300)
+    check_dir                  = optional(string, "/etc/app-consistent-backup/restore-check.d")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.restore_testing.schedules == null ? true : alltrue([for n in coalesce(var.restore_testing.schedules, []) : contains(keys(var.schedules), n)])
+    error_message = "restore_testing.schedules must name schedules of var.schedules: their instances are the ones restore-tested."
+  }
+}
+
 ################################################################################
 # Notifications
 ################################################################################
