@@ -65,7 +65,7 @@ add_check() { # name status detail
   json_string "$2"; status=$REPLY
   json_string "${3:0:300}"; detail=$REPLY
   CHECKS+=("{\"name\":$name,\"status\":$status,\"detail\":$detail}")
-  [[ $2 != failed ]] || FAILED=1
+  if [[ $2 == failed ]]; then FAILED=1; fi
   printf 'restore-validation: %s %s: %s\n' "$1" "$2" "$3" >&2
 }
 
@@ -95,28 +95,27 @@ check_filesystems() {
     [[ $target == /* ]] || continue
     has_option "$options" noauto && continue
     count=$((count + 1))
-    if ! current=$(findmnt -n -r -o OPTIONS --mountpoint "$target" 2>/dev/null) || [[ -z $current ]]; then
+    if ! current=$(findmnt -n -r -o OPTIONS,FSTYPE,SOURCE --mountpoint "$target" 2>/dev/null) || [[ -z $current ]]; then
       problems+=("$target is not mounted")
       continue
     fi
-    current=${current%%$'\n'*}
+    read -r current fstype dev <<<"${current%%$'\n'*}"
     if has_option "$current" ro && ! has_option "$options" ro; then
       problems+=("$target is mounted read-only (fstab: ${options})")
+    fi
+    if [[ $fstype == ext[234] ]] && command -v dumpe2fs >/dev/null; then
+      unescape "$dev"; dev=$REPLY
+      state=$(dumpe2fs -h "$dev" 2>/dev/null | sed -n 's/^Filesystem state:[[:space:]]*//p') || true
+      if [[ $state == *"with errors"* ]]; then
+        problems+=("$target ($dev) carries the ext error flag: $state")
+      fi
     fi
   done < <(findmnt --fstab --tab-file "$FSTAB" -n -r -o TARGET,SOURCE,FSTYPE,OPTIONS 2>/dev/null || true)
 
   if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
     while read -r unit _; do
-      [[ $unit == *.mount ]] && problems+=("unit $unit failed")
+      if [[ $unit == *.mount ]]; then problems+=("unit $unit failed"); fi
     done < <(systemctl --failed --type=mount --no-legend --plain 2>/dev/null || true)
-  fi
-
-  if command -v dumpe2fs >/dev/null; then
-    while read -r dev target; do
-      unescape "$dev"; dev=$REPLY
-      state=$(dumpe2fs -h "$dev" 2>/dev/null | sed -n 's/^Filesystem state:[[:space:]]*//p') || true
-      [[ $state == *"with errors"* ]] && problems+=("$target ($dev) has the ext error flag: $state")
-    done < <(findmnt -n -r -t ext2,ext3,ext4 -o SOURCE,TARGET 2>/dev/null || true)
   fi
 
   while IFS= read -r line; do
