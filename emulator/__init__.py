@@ -10,7 +10,7 @@ See README.md in this directory for the API and what each part emulates.
 
 from __future__ import annotations
 
-from . import backup, faults, restore, sns, ssm, stepfunctions_api
+from . import backup, faults, restore, sns, ssm, stepfunctions_api, vault_policy
 from . import sfn as _sfn
 from ._patching import unpatch_all as _unpatch_all
 from .clock import EmulatedClock, iso_millis, parse_iso
@@ -33,6 +33,7 @@ __all__ = [
     "sns",
     "ssm",
     "uninstall",
+    "vault_policy",
 ]
 
 clock = EmulatedClock()
@@ -51,6 +52,7 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         ssm.install(clock)
         backup.install(clock)
         restore.install(clock)
+        vault_policy.install()
         stepfunctions_api.install()
         _state["installed"] = True
     return clock
@@ -65,4 +67,5 @@ def uninstall() -> None:
     _unpatch_all()
     backup.uninstall_urls()
     restore.uninstall_urls()
+    vault_policy.uninstall_urls()
     _state["installed"] = False

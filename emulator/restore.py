@@ -115,9 +115,10 @@ class RestoreJob:
 
     # -------------------------------------------------------------- the clock moves
     def refresh(self, now: _dt.datetime, ec2: Any, events: list[dict[str, Any]]) -> None:
-        if self.status == "PENDING" and now > self.created_at:
+        started = self.created_at + _dt.timedelta(seconds=min(30.0, self.plan.restore_seconds / 2))
+        if self.status == "PENDING" and now >= started:
             self.status = "RUNNING"
-            events.append(self.event(now))
+            events.append(self.event(started))
         done = self.created_at + _dt.timedelta(seconds=self.plan.restore_seconds)
         if self.status == "RUNNING" and now >= done:
             self._finish(done, ec2)
