@@ -59,7 +59,7 @@ run "restore_tests_the_chosen_schedules" {
 }
 
 run "rejects_restore_testing_of_unknown_schedule" {
-  command         = plan
+  command = plan
   variables { restore_testing = { enabled = true, schedules = ["weekly"] } }
   expect_failures = [var.restore_testing]
 }

@@ -28,6 +28,7 @@ WINDOW_MARGIN = timedelta(minutes=10)  # AWS deletes the instance at the window'
 AGENT_POLL_SECONDS = 15.0  # first pause; each pause doubles, up to MAX_POLL_SECONDS
 COMMAND_POLL_SECONDS = 5.0
 MAX_POLL_SECONDS = 60.0
+SETTLE_WAIT = timedelta(minutes=10)  # for DescribeRestoreJob to show the event's state
 HAND_ON_MARGIN_MS = 60_000  # hand on while this much of the invocation is left
 SEND_TIMEOUT_SECONDS = 600  # SendCommand's delivery timeout
 FINAL = ("SUCCESSFUL", "FAILED", "TIMED_OUT")
@@ -119,6 +120,7 @@ class Validation:
 
     # ------------------------------------------------------------------ the checks
     def _validate(self) -> Verdict:
+        self._settle()
         status = self.job.get("Status")
         if status in ("FAILED", "ABORTED"):
             reason = (
@@ -146,6 +148,17 @@ class Validation:
         else:
             done += [Check("boot", "passed", "running"), Check("ssm-agent", "passed", "Online")]
         return self._wait_for_command(done, deadline)
+
+    def _settle(self) -> None:
+        """The event can precede what DescribeRestoreJob shows: wait for a terminal state."""
+        until = self.clock.now() + SETTLE_WAIT
+        pause = COMMAND_POLL_SECONDS
+        while self.job.get("Status") in ("PENDING", "RUNNING") and self.clock.now() < until:
+            self._pause(pause, None)
+            pause = min(pause * 2, MAX_POLL_SECONDS)
+            self.job = self.aws.backup.describe_restore_job(
+                RestoreJobId=self.request.restore_job_id
+            )
 
     def _wait_for_agent(
         self, done: list[Check], agent_deadline: datetime, deadline: datetime
