@@ -308,14 +308,20 @@ def plan(
     return state["plans"][instance_id]
 
 
+def _active() -> list[Any]:
+    """The backends holding restore jobs (a moto reset empties a backend's attributes)."""
+    return [b for b in list(_backends) if getattr(b, "_acb_restore", {}).get("jobs")]
+
+
 def refresh_all() -> None:
     """Move every restore job along the emulated clock (before any request is answered)."""
+    active = _active()
+    if not active:
+        return
     with _lock:
         now = _now()
-        for backend in list(_backends):
+        for backend in active:
             state = _state(backend)
-            if not state["jobs"]:
-                continue
             ec2 = _ec2(backend.account_id, backend.region_name)
             for job in state["jobs"].values():
                 job.refresh(now, ec2, state["events"])
@@ -570,8 +576,7 @@ def install(clock: EmulatedClock) -> None:
     get_command_invocation = SimpleSystemManagerBackend.get_command_invocation
 
     def _call_action(self: Any) -> Any:
-        if _backends:
-            refresh_all()
+        refresh_all()
         return call_action(self)
 
     def _send_command(self: Any, **kwargs: Any) -> Any:

@@ -30,7 +30,7 @@ variable "selection_tag_key" {
 }
 
 variable "tag_values" {
-  description = "Selection tag values (the schedules' tag_value) whose instances are restore-tested: one restore testing selection each. AWS Backup restores every selected instance's chosen recovery point on each run."
+  description = "Selection tag values (the schedules' tag_value) whose instances are restore-tested: one restore testing selection each. Expect each run to restore a recovery point of every selected instance (no per-run cap is documented): keep the list to the fleets you mean to test."
   type        = list(string)
 
   validation {
