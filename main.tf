@@ -33,6 +33,8 @@ module "vault" {
   kms_key_arn              = var.vault.kms_key_arn
   vault_lock               = var.vault.lock
   force_destroy            = var.vault.force_destroy
+  access_policy            = var.vault.access_policy
+  report_plan              = var.report_plan
   permissions_boundary_arn = var.permissions_boundary_arn
 }
 
@@ -98,4 +100,32 @@ module "discovery" {
   log_retention_days       = var.log_retention_days
   log_kms_key_arn          = var.log_kms_key_arn
   permissions_boundary_arn = var.permissions_boundary_arn
+}
+
+module "restore_testing" {
+  source = "./modules/restore-testing"
+  count  = var.restore_testing.enabled ? 1 : 0
+
+  name_prefix                  = var.name_prefix
+  tags                         = var.tags
+  vault_arn                    = module.vault.vault_arn
+  selection_tag_key            = var.selection_tag_key
+  tag_values                   = [for name in coalesce(var.restore_testing.schedules, keys(var.schedules)) : local.schedules[name].tag_value]
+  schedule_expression          = var.restore_testing.schedule_expression
+  schedule_expression_timezone = var.restore_testing.timezone
+  start_window_hours           = var.restore_testing.start_window_hours
+  algorithm                    = var.restore_testing.algorithm
+  selection_window_days        = var.restore_testing.selection_window_days
+  validation_window_hours      = var.restore_testing.validation_window_hours
+  restore_metadata_overrides   = var.restore_testing.restore_metadata_overrides
+  instance_role_arns           = var.restore_testing.instance_role_arns
+  agent_wait_seconds           = var.restore_testing.agent_wait_seconds
+  check_timeout_seconds        = var.restore_testing.check_timeout_seconds
+  check_dir                    = var.restore_testing.check_dir
+  notification_topic_arn       = module.notifications.topic_arn
+  notification_kms_key_arn     = module.notifications.kms_key_arn
+  notify_on_success            = var.notifications.notify_on_success
+  log_retention_days           = var.log_retention_days
+  log_kms_key_arn              = var.log_kms_key_arn
+  permissions_boundary_arn     = var.permissions_boundary_arn
 }

@@ -69,13 +69,28 @@ output "vault_arn" {
 }
 
 output "vault_kms_key_arn" {
-  description = "ARN of the KMS key encrypting the vault."
+  description = "ARN of the vault's KMS key. EC2 recovery points are not encrypted with it: they keep their EBS volumes' keys."
   value       = module.vault.kms_key_arn
+}
+
+output "vault_access_policy_json" {
+  description = "The vault access policy the module attaches (or, for a brought vault left alone, would attach): merge its Deny statement into that vault's own policy."
+  value       = module.vault.access_policy_json
 }
 
 output "backup_role_arn" {
   description = "ARN of the IAM role AWS Backup assumes for the module's jobs."
   value       = module.vault.backup_role_arn
+}
+
+output "restore_testing_plan_arn" {
+  description = "ARN of the AWS Backup restore testing plan, or null when restore testing is off."
+  value       = try(module.restore_testing[0].restore_testing_plan_arn, null)
+}
+
+output "restore_validation_function_name" {
+  description = "Name of the function validating restored instances, or null when restore testing is off."
+  value       = try(module.restore_testing[0].function_name, null)
 }
 
 output "ssm_document_names" {

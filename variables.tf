@@ -188,9 +188,10 @@ variable "vault" {
     The AWS Backup vault:
     - create: create the vault (default) or use an existing one named by name.
     - name: the vault's name (default: name_prefix).
-    - kms_key_arn: customer-managed key for a created vault (null creates one; AWS managed keys are refused: their recovery points cannot be copied across accounts).
-    - lock: optional Vault Lock (min/max retention days; changeable_for_days >= 3 makes it compliance mode after that grace period).
+    - kms_key_arn: customer-managed key ARN for a created vault (null creates one). It encrypts backups of resource types AWS Backup fully manages; EC2 recovery points keep their EBS volumes' keys and are not re-encrypted with it.
+    - lock: optional Vault Lock (min/max retention days; changeable_for_days >= 3 makes it compliance mode after that grace period: recommended for production).
     - force_destroy: let terraform destroy delete a vault holding recovery points (test accounts only).
+    - access_policy: denies deleting recovery points, changing their lifecycle and deleting the vault to all but break_glass_principal_arns; enabled null (default) attaches it to a created vault only (it would replace a brought vault's policy); deny_policy_changes also guards the policy and lock (docs/compliance.md).
   EOT
   type = object({
     create        = optional(bool, true)
@@ -202,6 +203,11 @@ variable "vault" {
       max_retention_days  = optional(number)
       changeable_for_days = optional(number)
     }))
+    access_policy = optional(object({
+      enabled                    = optional(bool)
+      break_glass_principal_arns = optional(list(string), [])
+      deny_policy_changes        = optional(bool, false)
+    }), {})
   })
   default = {}
 
@@ -216,13 +222,8 @@ variable "vault" {
   }
 
   validation {
-    condition     = var.vault.kms_key_arn == null || !can(regex(":alias/aws/", coalesce(var.vault.kms_key_arn, "x")))
-    error_message = "vault.kms_key_arn must not be an AWS managed key (alias/aws/backup): its policy cannot be changed, so its recovery points cannot be copied to another account. Bring a customer-managed key or leave it null."
-  }
-
-  validation {
     condition     = var.vault.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.vault.kms_key_arn, "x")))
-    error_message = "vault.kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID): AWS Backup takes no key ids or aliases for vault encryption."
+    error_message = "vault.kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID): AWS Backup takes no key ids or aliases (alias/aws/backup included) for vault encryption."
   }
 
   validation {
@@ -247,7 +248,7 @@ variable "vault" {
 }
 
 variable "copy_destinations" {
-  description = "Vaults every recovery point is copied to after the backup completes (another region, another account). A cross-account destination needs the source vault's key to be a customer-managed key and the destination vault's access policy to allow this account."
+  description = "Vaults every recovery point is copied to after the backup completes (another region, another account). EC2 recovery points keep their EBS volumes' keys, so a copy to another account needs the volumes encrypted with customer-managed keys whose policies let that account use them (volumes on the AWS managed aws/ebs key cannot be copied across accounts), the accounts in one AWS Organization with cross-account backup turned on, and the destination vault's access policy allowing backup:CopyIntoBackupVault from this account (modules/destination-vault; docs/compliance.md)."
   type = list(object({
     destination_vault_arn = string
     retention_days        = optional(number)
@@ -267,6 +268,58 @@ variable "copy_destinations" {
   validation {
     condition     = length(distinct([for c in var.copy_destinations : c.destination_vault_arn])) == length(var.copy_destinations)
     error_message = "copy_destinations names the same vault twice: each copy would be made twice."
+  }
+}
+
+variable "report_plan" {
+  description = <<-EOT
+    Optional AWS Backup Audit Manager report plan (null: none), delivered to an S3 bucket you own whose policy lets AWS Backup write (docs/compliance.md):
+    - s3_bucket_name, s3_key_prefix: where the reports go.
+    - formats: CSV and/or JSON.
+    - report_template: BACKUP_JOB_REPORT (default), COPY_JOB_REPORT or RESTORE_JOB_REPORT. A job report covers the account and Region; the module's jobs are those of its vault.
+  EOT
+  type = object({
+    s3_bucket_name  = string
+    s3_key_prefix   = optional(string)
+    formats         = optional(list(string), ["CSV", "JSON"])
+    report_template = optional(string, "BACKUP_JOB_REPORT")
+  })
+  default = null
+}
+
+variable "restore_testing" {
+  description = <<-EOT
+    Optional AWS Backup restore testing of the module's recovery points, with a validation of each restored instance reported to AWS Backup and to the notifications (docs/compliance.md, docs/contracts.md section 6). Off by default: each test launches instances.
+    - enabled: create the restore testing plan, its selections and the validation function.
+    - schedules: names of the schedules whose instances are tested (default: all); one selection each, by the selection tag.
+    - schedule_expression / timezone / start_window_hours: when the tests run (AWS Backup cron).
+    - algorithm / selection_window_days: which recovery point of each instance (LATEST_WITHIN_WINDOW or RANDOM_WITHIN_WINDOW, among the last N days), from the module's vault only.
+    - validation_window_hours: how long AWS Backup keeps a restored instance for the validation (1-168).
+    - restore_metadata_overrides: EC2 restore metadata (instanceType, subnetId, securityGroupIds, requireImdsV2, iamInstanceProfileName; default restores the instance profile, which the SSM agent needs).
+    - instance_role_arns: roles of those instance profiles, which AWS Backup's restore role may pass to EC2.
+    - agent_wait_seconds, check_timeout_seconds, check_dir: the validation's bounds and the instance directory of the user's checks.
+  EOT
+  type = object({
+    enabled                    = optional(bool, false)
+    schedules                  = optional(list(string))
+    schedule_expression        = optional(string, "cron(0 5 ? * SUN *)")
+    timezone                   = optional(string, "UTC")
+    start_window_hours         = optional(number, 8)
+    algorithm                  = optional(string, "LATEST_WITHIN_WINDOW")
+    selection_window_days      = optional(number, 7)
+    validation_window_hours    = optional(number, 4)
+    restore_metadata_overrides = optional(map(string), { iamInstanceProfileName = "UseBackedUpValue" })
+    instance_role_arns         = optional(list(string), [])
+    agent_wait_seconds         = optional(number, 900)
+    check_timeout_seconds      = optional(number, 300)
+    check_dir                  = optional(string, "/etc/app-consistent-backup/restore-check.d")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.restore_testing.schedules == null ? true : alltrue([for n in coalesce(var.restore_testing.schedules, []) : contains(keys(var.schedules), n)])
+    error_message = "restore_testing.schedules must name schedules of var.schedules: their instances are the ones restore-tested."
   }
 }
 

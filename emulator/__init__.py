@@ -10,7 +10,7 @@ See README.md in this directory for the API and what each part emulates.
 
 from __future__ import annotations
 
-from . import backup, faults, sns, ssm, stepfunctions_api
+from . import backup, faults, restore, sns, ssm, stepfunctions_api, vault_policy
 from . import sfn as _sfn
 from ._patching import unpatch_all as _unpatch_all
 from .clock import EmulatedClock, iso_millis, parse_iso
@@ -29,9 +29,11 @@ __all__ = [
     "parse_iso",
     "placeholders",
     "render",
+    "restore",
     "sns",
     "ssm",
     "uninstall",
+    "vault_policy",
 ]
 
 clock = EmulatedClock()
@@ -49,6 +51,8 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         faults.install()
         ssm.install(clock)
         backup.install(clock)
+        restore.install(clock)
+        vault_policy.install()
         stepfunctions_api.install()
         _state["installed"] = True
     return clock
@@ -62,4 +66,6 @@ def uninstall() -> None:
     """Undo every patch (moto behaves as shipped again)."""
     _unpatch_all()
     backup.uninstall_urls()
+    restore.uninstall_urls()
+    vault_policy.uninstall_urls()
     _state["installed"] = False

@@ -1,12 +1,13 @@
-"""Build the discovery function's deployment package, byte for byte reproducibly.
+"""Build the Lambda functions' deployment packages, byte for byte reproducibly.
 
-The zip holds src/discovery/*.py as discovery/*.py (handler: discovery.handler.handler),
+Each zip holds src/<name>/*.py as <name>/*.py (handlers: discovery.handler.handler and
+restore_validation.handler.handler),
 sorted, every entry dated 1980-01-01 00:00:00 with mode 0644, no __pycache__, and
 stored uncompressed: deflate output can differ between zlib builds, stored bytes
 cannot, so a laptop, CI and a reviewer all produce the same file and Terraform's
 source_code_hash only moves when the code does. (The package is a few dozen KB.)
 
-usage: package_lambda.py [--check] [--src DIR] [--out FILE]
+usage: package_lambda.py [--check] [--src DIR] [--out FILE]   (default: every package)
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "discovery"
 OUT = ROOT / "modules" / "discovery" / "package" / "discovery.zip"
+PACKAGES = (
+    (SRC, OUT),
+    (
+        ROOT / "src" / "restore_validation",
+        ROOT / "modules" / "restore-testing" / "package" / "restore_validation.zip",
+    ),
+)
 EPOCH = (1980, 1, 1, 0, 0, 0)
 MODE = 0o100644  # regular file, rw-r--r--
 
@@ -46,21 +54,28 @@ def build(src: Path = SRC) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the package is stale")
-    parser.add_argument("--src", type=Path, default=SRC)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--check", action="store_true", help="fail if a package is stale")
+    parser.add_argument("--src", type=Path)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    wanted = build(args.src)
-    current = args.out.read_bytes() if args.out.exists() else b""
-    if args.check:
+    # --src or --out alone mean the discovery package's other half (as before).
+    single = args.src is not None or args.out is not None
+    packages = ((args.src or SRC, args.out or OUT),) if single else PACKAGES
+    return max(_one(src, out, check=args.check) for src, out in packages)
+
+
+def _one(src: Path, out: Path, *, check: bool) -> int:
+    wanted = build(src)
+    current = out.read_bytes() if out.exists() else b""
+    if check:
         if current != wanted:
-            print(f"{args.out} is stale: run python scripts/package_lambda.py", file=sys.stderr)
+            print(f"{out} is stale: run python scripts/package_lambda.py", file=sys.stderr)
             return 1
         return 0
     if current != wanted:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(wanted)
-        print(f"wrote {args.out} ({len(wanted)} bytes)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(wanted)
+        print(f"wrote {out} ({len(wanted)} bytes)")
     return 0
 
 

@@ -28,9 +28,11 @@ variable "permissions_boundary_arn" {
 
 data "aws_caller_identity" "current" {}
 
-# A customer-managed key is what makes cross-account copies possible.
+# The vault's own key. EC2 recovery points keep their EBS volumes' keys: what a
+# cross-account copy needs is the volumes on customer-managed keys shared with the
+# destination account (see examples/cross-account).
 resource "aws_kms_key" "backup" {
-  description         = "Recovery points of the app-consistent backups"
+  description         = "Vault of the app-consistent backups"
   enable_key_rotation = true
   policy = jsonencode({
     Version = "2012-10-17"
