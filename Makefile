@@ -24,7 +24,7 @@ TF_TESTED   := . $(sort $(patsubst %/tests/,%/,$(dir $(wildcard modules/*/tests/
 SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' '.ci/*' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
 ASL_FILES   := $(wildcard asl/*.asl.json)
 
-.PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean
+.PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean docs docs-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -107,6 +107,12 @@ pytest: $(VENV)/.installed node_modules/.installed .tfcli/terraformrc ## Python 
 
 package-check: $(VENV)/.installed
 	$(BIN)/python scripts/package_lambda.py --check
+
+docs: $(VENV)/.installed ## Regenerate the README tables (terraform-docs layout) of the root, modules/* and examples/*
+	$(BIN)/python scripts/readme_tables.py
+
+docs-check: $(VENV)/.installed
+	$(BIN)/python scripts/readme_tables.py --check
 
 package: $(VENV)/.installed ## Rebuild the Lambda package from src/ (deterministic)
 	$(BIN)/python scripts/package_lambda.py
