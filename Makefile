@@ -24,7 +24,7 @@ TF_TESTED   := . $(sort $(patsubst %/tests/,%/,$(dir $(wildcard modules/*/tests/
 SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' '.ci/*' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
 ASL_FILES   := $(wildcard asl/*.asl.json)
 
-.PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean docs docs-check
+.PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean docs docs-check pre-commit smoke
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -113,6 +113,9 @@ docs: $(VENV)/.installed ## Regenerate the README tables (terraform-docs layout)
 
 docs-check: $(VENV)/.installed
 	$(BIN)/python scripts/readme_tables.py --check
+
+pre-commit: $(VENV)/.installed ## Install the git hooks of .pre-commit-config.yaml (they call these targets)
+	$(BIN)/pre-commit install --install-hooks
 
 package: $(VENV)/.installed ## Rebuild the Lambda package from src/ (deterministic)
 	$(BIN)/python scripts/package_lambda.py
