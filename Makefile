@@ -35,6 +35,9 @@ test: tools lint validate tf-test checkov pytest ## Every check and test, offlin
 demo: $(VENV)/.installed .tfcli/terraformrc ## Apply the module into a local AWS emulator and run a backup cycle
 	$(BIN)/python -m demo
 
+smoke: $(VENV)/.installed .tfcli/terraformrc ## Try the module in a sandbox account: SMOKE_CONFIRM_ACCOUNT=<id> make smoke REGION=.. SUBNET=..
+	$(BIN)/python -m smoke --region "$(REGION)" --subnet "$(SUBNET)"
+
 bench: $(VENV)/.installed ## Print the benchmarks' figures
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
 
