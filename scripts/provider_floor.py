@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "provider-floor.md"
 TERRAFORM_FLOOR = (1, 9, 0)
 # Where Terraform code lives beyond the modules and examples (make smoke's own resources).
-EXTRA_DIRS = (ROOT / "scripts" / "smoke",)
+EXTRA_DIRS = (ROOT / "smoke" / "terraform", ROOT / "smoke" / "terraform" / "emulator")
 
 
 def _rows(section: str) -> list[list[str]]:
@@ -85,6 +85,8 @@ def problems(page: str | None = None, directories: list[Path] | None = None) -> 
     floor = max(features.values())
     for directory in directories:
         module = load(directory)
+        if directory in EXTRA_DIRS:
+            continue  # overlays of an example: its versions.tf applies
         where = directory.relative_to(ROOT) if directory.is_relative_to(ROOT) else directory
         constraint = module.required_providers.get("aws", {}).get("version")
         aws = version_floor(constraint)

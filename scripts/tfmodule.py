@@ -270,6 +270,8 @@ def _read_file(module: Module, path: Path) -> None:
                 module.resources.append(Resource(mode, rtype, _label(rname), arguments, path))
     for name, body in _labelled(data, "module"):
         what = f"{path}: module.{name}"
+        if "source" not in body:  # an override file's module block: not a module call
+            continue
         source = string_value(body.get("source"), f"{what} source")
         module.module_calls.append(
             ModuleCall(name, source, _optional_string(body, "version", f"{what} version"))

@@ -43,9 +43,9 @@ def test_a_new_argument_is_noticed(tmp_path: Path):
 
 
 def test_a_new_resource_type_is_noticed(tmp_path: Path):
-    module = _module(tmp_path, '\nresource "aws_instance" "x" {\n  ami = "ami-1"\n}\n')
+    module = _module(tmp_path, '\nresource "aws_ebs_volume" "x" {\n  size = 1\n}\n')
     found = provider_floor.problems(PAGE, [module])
-    assert "aws_instance is not in the inventory of docs/provider-floor.md" in found
+    assert "aws_ebs_volume is not in the inventory of docs/provider-floor.md" in found
 
 
 def test_a_newer_feature_moves_the_floor(tmp_path: Path):
