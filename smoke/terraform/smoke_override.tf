@@ -5,6 +5,8 @@
 # - recovery points kept one day, and the vault deletable with them;
 # - a notification for the success too, delivered to the smoke's queue.
 module "app_consistent_backup" {
+  #checkov:skip=CKV_TF_1:An override of examples/minimal's module call, which sets the source; not a module call of its own.
+  #checkov:skip=CKV_TF_2:An override of examples/minimal's module call, which sets the source; not a module call of its own.
   name_prefix = var.smoke_run_id
 
   schedules = {
