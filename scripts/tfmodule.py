@@ -277,17 +277,21 @@ def _read_file(module: Module, path: Path) -> None:
             ModuleCall(name, source, _optional_string(body, "version", f"{what} version"))
         )
     for block in data.get("terraform", []):
-        version = _optional_string(block, "required_version", f"{path}: required_version")
-        module.required_version = version or module.required_version
-        for providers in block.get("required_providers", []):
-            for name, spec in providers.items():
-                if name.startswith("__") or not isinstance(spec, dict):
-                    continue
-                module.required_providers[name] = {
-                    key: string_value(value, f"{path}: required_providers.{name}.{key}")
-                    for key, value in spec.items()
-                    if key in ("source", "version")
-                }
+        _read_terraform_block(module, block, path)
+
+
+def _read_terraform_block(module: Module, block: dict[str, Any], path: Path) -> None:
+    version = _optional_string(block, "required_version", f"{path}: required_version")
+    module.required_version = version or module.required_version
+    for providers in block.get("required_providers", []):
+        for name, spec in providers.items():
+            if name.startswith("__") or not isinstance(spec, dict):
+                continue
+            module.required_providers[name] = {
+                key: string_value(value, f"{path}: required_providers.{name}.{key}")
+                for key, value in spec.items()
+                if key in ("source", "version")
+            }
 
 
 def load(directory: Path) -> Module:
