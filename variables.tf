@@ -133,7 +133,7 @@ variable "schedules" {
 
   validation {
     condition     = length(distinct([for k, s in var.schedules : coalesce(s.tag_value, k)])) == length(var.schedules)
-    error_message = "Schedules select the same tag_value: ${join("; ", [for v, ks in { for k, s in var.schedules : coalesce(s.tag_value, k) => k... } : "${join(" and ", ks)} both select ${jsonencode(v)}" if length(ks) > 1])}. Each instance would be backed up twice per cycle and the second job would wait behind the first (AWS Backup runs one job per resource at a time). Give each schedule its own tag_value."
+    error_message = "Schedules ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(coalesce(s.tag_value, k))})" if length([for k2, s2 in var.schedules : k2 if coalesce(s2.tag_value, k2) == coalesce(s.tag_value, k)]) > 1])} select the same tag_value. Each instance would be backed up twice per cycle and the second job would wait behind the first (AWS Backup runs one job per resource at a time). Give each schedule its own tag_value."
   }
 
   validation {
@@ -266,7 +266,7 @@ variable "copy_destinations" {
 
   validation {
     condition     = length(distinct([for c in var.copy_destinations : c.destination_vault_arn])) == length(var.copy_destinations)
-    error_message = "copy_destinations names ${join(", ", [for arn, is in { for i, c in var.copy_destinations : c.destination_vault_arn => i... } : "${arn} (at ${join(" and ", [for i in is : tostring(i)])})" if length(is) > 1])} more than once: each copy would be made twice."
+    error_message = "copy_destinations ${join(", ", [for i, c in var.copy_destinations : "[${i}] (${c.destination_vault_arn})" if length([for c2 in var.copy_destinations : c2 if c2.destination_vault_arn == c.destination_vault_arn]) > 1])} name the same vault: each copy would be made twice."
   }
 }
 
