@@ -15,6 +15,8 @@ floor check (``scripts/provider_floor.py``).
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,21 @@ import hcl2
 from hcl2.utils import SerializationOptions
 from lark import Tree
 
-MISSING: Any = object()  # a variable without a default (required)
+
+class _Missing:
+    """A variable without a default (required): one object, copies included."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __copy__(self) -> _Missing:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Missing:
+        return self
+
+
+MISSING: Any = _Missing()
 
 _OPTIONS = SerializationOptions(with_comments=False)
 
@@ -299,9 +315,16 @@ def load(directory: Path) -> Module:
     files = tf_files(directory)
     if not files:
         raise HclError(f"{directory}: no .tf files")
+    # The parse is slow (lark): reuse it while no file of the directory has changed.
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    return copy.deepcopy(_load(directory, key))
+
+
+@functools.lru_cache(maxsize=64)
+def _load(directory: Path, key: tuple[tuple[str, int, int], ...]) -> Module:
     module = Module(path=directory)
-    for path in files:
-        _read_file(module, path)
+    for path, _mtime, _size in key:
+        _read_file(module, Path(path))
     return module
 
 
