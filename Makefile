@@ -24,7 +24,7 @@ TF_TESTED   := . $(sort $(patsubst %/tests/,%/,$(dir $(wildcard modules/*/tests/
 SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' '.ci/*' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
 ASL_FILES   := $(wildcard asl/*.asl.json)
 
-.PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean
+.PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean docs docs-check pre-commit smoke
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test: tools lint validate tf-test checkov pytest ## Every check and test, offlin
 
 demo: $(VENV)/.installed .tfcli/terraformrc ## Apply the module into a local AWS emulator and run a backup cycle
 	$(BIN)/python -m demo
+
+smoke: $(VENV)/.installed .tfcli/terraformrc ## Try the module in a sandbox account: SMOKE_CONFIRM_ACCOUNT=<id> make smoke REGION=.. SUBNET=..
+	$(BIN)/python -m smoke --region "$(REGION)" --subnet "$(SUBNET)"
 
 bench: $(VENV)/.installed ## Print the benchmarks' figures
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
@@ -108,6 +111,15 @@ pytest: $(VENV)/.installed node_modules/.installed .tfcli/terraformrc ## Python 
 
 package-check: $(VENV)/.installed
 	$(BIN)/python scripts/package_lambda.py --check
+
+docs: $(VENV)/.installed ## Regenerate the README tables (terraform-docs layout) of the root, modules/* and examples/*
+	$(BIN)/python scripts/readme_tables.py
+
+docs-check: $(VENV)/.installed
+	$(BIN)/python scripts/readme_tables.py --check
+
+pre-commit: $(VENV)/.installed ## Install the git hooks of .pre-commit-config.yaml (they call these targets)
+	$(BIN)/pre-commit install --install-hooks
 
 package: $(VENV)/.installed ## Rebuild the Lambda package from src/ (deterministic)
 	$(BIN)/python scripts/package_lambda.py

@@ -53,6 +53,11 @@ output "dead_letter_queue_arn" {
   value       = module.discovery.dead_letter_queue_arn
 }
 
+output "subscriptions" {
+  description = "The topic's subscriptions, by the keys of var.notifications.subscriptions: arn, and pending_confirmation (true until the endpoint confirms; SNS delivers nothing to an e-mail or https endpoint before)."
+  value       = module.notifications.subscriptions
+}
+
 output "sns_topic_arn" {
   description = "ARN of the SNS topic failures and clears are published to (ServiceNow-ready JSON)."
   value       = module.notifications.topic_arn
@@ -93,9 +98,9 @@ output "restore_validation_function_name" {
   value       = try(module.restore_testing[0].function_name, null)
 }
 
-output "ssm_document_names" {
-  description = "Names of the SSM Command documents the module runs on instances (one document; its Command parameter is freeze, thaw or dry-run)."
-  value       = [module.instance_documents.document_name]
+output "ssm_document_name" {
+  description = "Name of the SSM Command document the module runs on instances (its Command parameter is freeze, thaw or dry-run). Replaces ssm_document_names, a list that always held this one name."
+  value       = module.instance_documents.document_name
 }
 
 output "schedules" {

@@ -84,7 +84,7 @@ variable "schedules" {
 
   validation {
     condition     = alltrue([for name in keys(var.schedules) : can(regex("^[a-z0-9][a-z0-9-]{0,31}$", name))])
-    error_message = "Schedule names must be 1-32 lower-case letters, digits or hyphens (starting with a letter or digit): they become part of Step Functions execution names, which allow 80 characters."
+    error_message = "Schedule names must be 1-32 lower-case letters, digits or hyphens (starting with a letter or digit): they become part of Step Functions execution names, which allow 80 characters. Not so: ${join(", ", [for name in keys(var.schedules) : jsonencode(name) if !can(regex("^[a-z0-9][a-z0-9-]{0,31}$", name))])}."
   }
 
   validation {
@@ -93,52 +93,52 @@ variable "schedules" {
       can(regex("^rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)$", s.schedule_expression)) ||
       can(regex("^at\\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\)$", s.schedule_expression))
     )])
-    error_message = "Each schedule_expression must be one EventBridge Scheduler accepts: cron(minutes hours day-of-month month day-of-week year) with six fields, e.g. cron(0 1 * * ? *); rate(N minutes|hours|days), e.g. rate(12 hours); or at(yyyy-mm-ddThh:mm:ss) for a one-time run."
+    error_message = "schedule_expression of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.schedule_expression)})" if !(can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", s.schedule_expression)) || can(regex("^rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)$", s.schedule_expression)) || can(regex("^at\\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\)$", s.schedule_expression)))])}: EventBridge Scheduler accepts cron(minutes hours day-of-month month day-of-week year) with six fields, e.g. cron(0 1 * * ? *); rate(N minutes|hours|days), e.g. rate(12 hours); or at(yyyy-mm-ddThh:mm:ss) for a one-time run."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$", s.timezone))])
-    error_message = "Each timezone must be UTC or an IANA time zone name such as Europe/Paris or America/Argentina/Buenos_Aires."
+    error_message = "timezone of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.timezone)})" if !can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$", s.timezone))])}: it must be UTC or an IANA time zone name such as Europe/Paris or America/Argentina/Buenos_Aires."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.retention_days >= 1 && s.retention_days <= 36500 && floor(s.retention_days) == s.retention_days])
-    error_message = "Each retention_days must be a whole number of days from 1 to 36500 (AWS Backup's lifecycle range)."
+    error_message = "retention_days of ${join(", ", [for k, s in var.schedules : "${k} (${s.retention_days})" if !(s.retention_days >= 1 && s.retention_days <= 36500 && floor(s.retention_days) == s.retention_days)])}: it must be a whole number of days from 1 to 36500 (AWS Backup's lifecycle range)."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.flexible_window_minutes == null || try(s.flexible_window_minutes >= 1 && s.flexible_window_minutes <= 1440, false)])
-    error_message = "Each flexible_window_minutes must be null (start on time) or 1-1440 minutes, EventBridge Scheduler's range."
+    error_message = "flexible_window_minutes of ${join(", ", [for k, s in var.schedules : "${k} (${s.flexible_window_minutes})" if !(s.flexible_window_minutes == null || try(s.flexible_window_minutes >= 1 && s.flexible_window_minutes <= 1440, false))])}: it must be null (start on time) or 1-1440 minutes, EventBridge Scheduler's range."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.tag_value == null || can(regex("^[\\p{L}\\p{N}\\s_.:/=+@-]{1,256}$", s.tag_value))])
-    error_message = "Each tag_value must be a valid EC2 tag value: 1-256 letters, digits, spaces and _ . : / = + - @."
+    error_message = "tag_value of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.tag_value)})" if !(s.tag_value == null || can(regex("^[\\p{L}\\p{N}\\s_.:/=+@-]{1,256}$", s.tag_value)))])}: it must be a valid EC2 tag value, 1-256 letters, digits, spaces and _ . : / = + - @."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.max_freeze_seconds == null || try(s.max_freeze_seconds >= 15 && s.max_freeze_seconds <= 900 && floor(s.max_freeze_seconds) == s.max_freeze_seconds, false)])
-    error_message = "Each schedule's max_freeze_seconds must be null (use the module's) or a whole number of seconds from 15 to 900: the state machine keeps 8 seconds to thaw before the bound, so less leaves AWS Backup no time to start the snapshots, and more stalls applications."
+    error_message = "max_freeze_seconds of ${join(", ", [for k, s in var.schedules : "${k} (${s.max_freeze_seconds})" if !(s.max_freeze_seconds == null || try(s.max_freeze_seconds >= 15 && s.max_freeze_seconds <= 900 && floor(s.max_freeze_seconds) == s.max_freeze_seconds, false))])}: it must be null (use the module's) or a whole number of seconds from 15 to 900: the state machine keeps 8 seconds to thaw before the bound, so less leaves AWS Backup no time to start the snapshots, and more stalls applications."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.on_freeze_failure == null || contains(["crash-consistent", "skip", "fail"], coalesce(s.on_freeze_failure, "x"))])
-    error_message = "Each schedule's on_freeze_failure must be null (use the module's), crash-consistent, skip or fail."
+    error_message = "on_freeze_failure of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.on_freeze_failure)})" if !(s.on_freeze_failure == null || contains(["crash-consistent", "skip", "fail"], coalesce(s.on_freeze_failure, "x")))])}: it must be null (use the module's), crash-consistent, skip or fail."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.stopped_instances == null || contains(["backup", "skip"], coalesce(s.stopped_instances, "x"))])
-    error_message = "Each schedule's stopped_instances must be null (use the module's), backup or skip."
+    error_message = "stopped_instances of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.stopped_instances)})" if !(s.stopped_instances == null || contains(["backup", "skip"], coalesce(s.stopped_instances, "x")))])}: it must be null (use the module's), backup or skip."
   }
 
   validation {
     condition     = length(distinct([for k, s in var.schedules : coalesce(s.tag_value, k)])) == length(var.schedules)
-    error_message = "Two schedules select the same tag_value: each instance would be backed up twice per cycle and the second job would wait behind the first (AWS Backup runs one job per resource at a time). Give each schedule its own tag_value."
+    error_message = "Schedules ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(coalesce(s.tag_value, k))})" if length([for k2, s2 in var.schedules : k2 if coalesce(s2.tag_value, k2) == coalesce(s.tag_value, k)]) > 1])} select the same tag_value. Each instance would be backed up twice per cycle and the second job would wait behind the first (AWS Backup runs one job per resource at a time). Give each schedule its own tag_value."
   }
 
   validation {
     condition     = var.vault.lock == null ? true : alltrue([for s in values(var.schedules) : s.retention_days >= var.vault.lock.min_retention_days && s.retention_days <= coalesce(var.vault.lock.max_retention_days, 36500)])
-    error_message = "A schedule's retention_days lies outside the vault lock's min/max retention: AWS Backup would refuse every backup job of that schedule."
+    error_message = "retention_days of ${join(", ", [for k, s in var.schedules : "${k} (${s.retention_days})" if var.vault.lock != null && !(s.retention_days >= try(var.vault.lock.min_retention_days, 0) && s.retention_days <= try(coalesce(var.vault.lock.max_retention_days, 36500), 36500))])} lies outside the vault lock's retention (${try(var.vault.lock.min_retention_days, "?")} to ${try(coalesce(var.vault.lock.max_retention_days, 36500), "?")} days): AWS Backup would refuse every backup job of that schedule."
   }
 }
 
@@ -257,17 +257,17 @@ variable "copy_destinations" {
 
   validation {
     condition     = alltrue([for c in var.copy_destinations : can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[a-zA-Z0-9_-]{2,50}$", c.destination_vault_arn))])
-    error_message = "Each destination_vault_arn must be a backup vault ARN: arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME."
+    error_message = "copy_destinations ${join(", ", [for i, c in var.copy_destinations : "[${i}] (${jsonencode(c.destination_vault_arn)})" if !can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[a-zA-Z0-9_-]{2,50}$", c.destination_vault_arn))])}: destination_vault_arn must be a backup vault ARN, arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME."
   }
 
   validation {
     condition     = alltrue([for c in var.copy_destinations : c.retention_days == null || try(c.retention_days >= 1 && c.retention_days <= 36500, false)])
-    error_message = "Each copy's retention_days must be null (same as the source) or from 1 to 36500 days."
+    error_message = "retention_days of copy_destinations ${join(", ", [for i, c in var.copy_destinations : "[${i}] (${c.retention_days})" if !(c.retention_days == null || try(c.retention_days >= 1 && c.retention_days <= 36500, false))])}: it must be null (same as the source) or from 1 to 36500 days."
   }
 
   validation {
     condition     = length(distinct([for c in var.copy_destinations : c.destination_vault_arn])) == length(var.copy_destinations)
-    error_message = "copy_destinations names the same vault twice: each copy would be made twice."
+    error_message = "copy_destinations ${join(", ", [for i, c in var.copy_destinations : "[${i}] (${c.destination_vault_arn})" if length([for c2 in var.copy_destinations : c2 if c2.destination_vault_arn == c.destination_vault_arn]) > 1])} name the same vault: each copy would be made twice."
   }
 }
 
@@ -368,22 +368,22 @@ variable "notifications" {
 
   validation {
     condition     = alltrue([for s in values(var.notifications.subscriptions) : contains(["email", "email-json", "https", "sqs", "lambda"], s.protocol)])
-    error_message = "Each subscription's protocol must be email, email-json, https, sqs or lambda. Plain http is refused: the messages name instances and failures and must not cross the network in clear text."
+    error_message = "protocol of subscription ${join(", ", [for k, s in var.notifications.subscriptions : "${k} (${jsonencode(s.protocol)})" if !contains(["email", "email-json", "https", "sqs", "lambda"], s.protocol)])}: it must be email, email-json, https, sqs or lambda. Plain http is refused: the messages name instances and failures and must not cross the network in clear text."
   }
 
   validation {
     condition     = alltrue([for s in values(var.notifications.subscriptions) : s.protocol != "https" || can(regex("^https://\\S+$", s.endpoint))])
-    error_message = "An https subscription's endpoint must be an https:// URL (for ServiceNow Event Management: https://INSTANCE.service-now.com/api/global/em/jsonv2)."
+    error_message = "endpoint of https subscription ${join(", ", [for k, s in var.notifications.subscriptions : "${k} (${jsonencode(s.endpoint)})" if !(s.protocol != "https" || can(regex("^https://\\S+$", s.endpoint)))])}: it must be an https:// URL (for ServiceNow Event Management: https://INSTANCE.service-now.com/api/global/em/jsonv2)."
   }
 
   validation {
     condition     = alltrue([for s in values(var.notifications.subscriptions) : !startswith(s.protocol, "email") || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint))])
-    error_message = "An email subscription's endpoint must be an email address."
+    error_message = "endpoint of email subscription ${join(", ", [for k, s in var.notifications.subscriptions : "${k} (${jsonencode(s.endpoint)})" if !(!startswith(s.protocol, "email") || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint)))])}: it must be an email address."
   }
 
   validation {
     condition     = alltrue([for s in values(var.notifications.subscriptions) : s.filter_policy == null || can(jsondecode(s.filter_policy))])
-    error_message = "A subscription's filter_policy must be JSON, such as {\"severity\": [\"1\", \"2\"]}; SNS rejects anything else at apply time."
+    error_message = "filter_policy of subscription ${join(", ", [for k, s in var.notifications.subscriptions : k if !(s.filter_policy == null || can(jsondecode(s.filter_policy)))])}: it must be JSON, such as {\"severity\": [\"1\", \"2\"]}; SNS rejects anything else at apply time."
   }
 
   validation {

@@ -40,7 +40,7 @@ output "discovery_function_arn" {
 
 output "ssm_document_name" {
   description = "The freeze/thaw SSM document the state machine sends to the instances."
-  value       = module.app_consistent_backup.ssm_document_names[0]
+  value       = module.app_consistent_backup.ssm_document_name
 }
 
 output "dead_letter_queue_arn" {

@@ -12,3 +12,8 @@ output "subscription_arns" {
   description = "ARNs of the subscriptions created, by the names given in var.subscriptions."
   value       = { for k, s in aws_sns_topic_subscription.this : k => s.arn }
 }
+
+output "subscriptions" {
+  description = "The subscriptions created, by the names given in var.subscriptions: arn, and pending_confirmation (true until the endpoint confirms; an e-mail or https subscription delivers nothing before)."
+  value       = { for k, s in aws_sns_topic_subscription.this : k => { arn = s.arn, pending_confirmation = s.pending_confirmation } }
+}

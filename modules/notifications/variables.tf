@@ -65,22 +65,22 @@ variable "subscriptions" {
 
   validation {
     condition     = alltrue([for s in values(var.subscriptions) : contains(["email", "email-json", "https", "sqs", "lambda"], s.protocol)])
-    error_message = "Each subscription's protocol must be one of email, email-json, https, sqs, lambda. Plain http is refused: the messages name instances and failures and must not cross the network in clear text."
+    error_message = "Subscription ${join(", ", [for k, s in var.subscriptions : k if !(contains(["email", "email-json", "https", "sqs", "lambda"], s.protocol))])}: each subscription's protocol must be one of email, email-json, https, sqs, lambda. Plain http is refused: the messages name instances and failures and must not cross the network in clear text."
   }
 
   validation {
     condition     = alltrue([for s in values(var.subscriptions) : s.protocol != "https" || can(regex("^https://[^\\s]+$", s.endpoint))])
-    error_message = "An https subscription's endpoint must be an https:// URL (for ServiceNow: https://INSTANCE.service-now.com/api/...)."
+    error_message = "Subscription ${join(", ", [for k, s in var.subscriptions : k if !(s.protocol != "https" || can(regex("^https://[^\\s]+$", s.endpoint)))])}: an https subscription's endpoint must be an https:// URL (for ServiceNow: https://INSTANCE.service-now.com/api/...)."
   }
 
   validation {
     condition     = alltrue([for s in values(var.subscriptions) : !startswith(s.protocol, "email") || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint))])
-    error_message = "An email subscription's endpoint must be an email address."
+    error_message = "Subscription ${join(", ", [for k, s in var.subscriptions : k if !(!startswith(s.protocol, "email") || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint)))])}: an email subscription's endpoint must be an email address."
   }
 
   validation {
     condition     = alltrue([for s in values(var.subscriptions) : s.filter_policy == null || can(jsondecode(s.filter_policy))])
-    error_message = "filter_policy must be a JSON object such as {\"severity\": [\"1\", \"2\"]}; SNS rejects anything else at apply time."
+    error_message = "Subscription ${join(", ", [for k, s in var.subscriptions : k if !(s.filter_policy == null || can(jsondecode(s.filter_policy)))])}: filter_policy must be a JSON object such as {\"severity\": [\"1\", \"2\"]}; SNS rejects anything else at apply time."
   }
 
   validation {

@@ -121,7 +121,7 @@ variable "copy_destination_vault_arns" {
 
   validation {
     condition     = alltrue([for arn in var.copy_destination_vault_arns : can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50}$", arn))])
-    error_message = "copy_destination_vault_arns must be AWS Backup vault ARNs (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)."
+    error_message = "copy_destination_vault_arns holds ${join(", ", [for arn in var.copy_destination_vault_arns : jsonencode(arn) if !(can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50}$", arn)))])}: each must be an AWS Backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)."
   }
 }
 

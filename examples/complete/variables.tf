@@ -1,0 +1,28 @@
+variable "region" {
+  description = "Region to deploy into."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", var.region))
+    error_message = "region must be an AWS Region name such as eu-west-1, not ${jsonencode(var.region)}."
+  }
+}
+
+variable "dr_vault_arn" {
+  description = "Vault in another region or account that every recovery point is copied to (its access policy must allow this account)."
+  type        = string
+  default     = "arn:aws:backup:eu-central-1:111122223333:backup-vault:dr-copies"
+}
+
+variable "servicenow_endpoint" {
+  description = "ServiceNow Event Management inbound endpoint (an HTTPS subscription of the topic)."
+  type        = string
+  default     = "https://example.service-now.com/api/global/em/jsonv2"
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary your landing zone requires on every role, if any."
+  type        = string
+  default     = null
+}
