@@ -12,3 +12,13 @@ output "subscription_arns" {
   description = "ARNs of the subscriptions created, by the names given in var.subscriptions."
   value       = { for k, s in aws_sns_topic_subscription.this : k => s.arn }
 }
+
+output "alarm_topic_arn" {
+  description = "ARN of the topic the module's CloudWatch alarms publish to (ALARM and OK): the created alarm topic, or with a brought topic alarm_topic_arn or the brought topic."
+  value       = local.alarm_topic_arn
+}
+
+output "alarm_subscription_arns" {
+  description = "ARNs of the endpoints' subscriptions to the alarm topic, by the names given in var.subscriptions."
+  value       = { for k, s in aws_sns_topic_subscription.alarms : k => s.arn }
+}
