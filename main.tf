@@ -49,7 +49,7 @@ module "notifications" {
 }
 
 locals {
-  # Every alarm of the module publishes ALARM and OK here (docs/contracts.md section 7).
+  # Every alarm of the module publishes ALARM and OK here (docs/contracts.md section 8).
   alarm_actions = [module.notifications.alarm_topic_arn]
   # The topics the ServiceNow delivery reads: the alarm topic only when it is another one.
   delivered_topics = merge(

@@ -391,7 +391,7 @@ variable "servicenow" {
 
 variable "monitoring" {
   description = <<-EOT
-    The alarms on silent failures (docs/contracts.md section 7), all on the alarm topic:
+    The alarms on silent failures (docs/contracts.md section 8), all on the alarm topic:
     - recovery_point_alarm_hours: per schedule name, alarm when it produced no recovery point in this many hours (1-168; 0: no alarm). Default: the schedule's interval plus a quarter (at least an hour) plus its flexible window, for rate(...) and daily cron(...) schedules.
   EOT
   type = object({

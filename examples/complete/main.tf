@@ -14,10 +14,16 @@ variable "dr_vault_arn" {
   default     = "arn:aws:backup:eu-central-1:111122223333:backup-vault:dr-copies"
 }
 
-variable "servicenow_endpoint" {
-  description = "ServiceNow Event Management inbound endpoint (an HTTPS subscription of the topic)."
+variable "servicenow_instance_url" {
+  description = "Your ServiceNow instance (no path): events are POSTed to its Event Management jsonv2 web service."
   type        = string
-  default     = "https://example.service-now.com/api/global/em/jsonv2"
+  default     = "https://example.service-now.com"
+}
+
+variable "servicenow_secret_arn" {
+  description = "Secrets Manager secret holding {\"username\", \"password\"} of a user with evt_mgmt_integration (or {\"api_key\"}); created outside Terraform, so the credentials never enter the state."
+  type        = string
+  default     = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:acb-prod/servicenow-AbCdEf"
 }
 
 variable "permissions_boundary_arn" {
@@ -92,18 +98,25 @@ module "app_consistent_backup" {
 
   notifications = {
     subscriptions = {
-      servicenow = {
-        protocol               = "https"
-        endpoint               = var.servicenow_endpoint
-        raw_message_delivery   = true
-        endpoint_auto_confirms = true
-      }
+      # Severities 1 and 2 of the backup events, and every alarm (alarms have their
+      # own topic, which this address is subscribed to unfiltered).
       on-call = {
         protocol      = "email"
         endpoint      = "backup-oncall@example.com"
         filter_policy = jsonencode({ severity = ["1", "2"] })
       }
     }
+  }
+
+  # Every event and alarm, through a queue and a function, to Event Management.
+  servicenow = {
+    instance_url = var.servicenow_instance_url
+    secret_arn   = var.servicenow_secret_arn
+  }
+
+  # The hourly databases: alarm after 4 hours without a recovery point (default 2).
+  monitoring = {
+    recovery_point_alarm_hours = { hourly-db = 4 }
   }
 
   discovery = {

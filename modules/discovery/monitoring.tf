@@ -4,7 +4,7 @@
 # dead-letter queue after Lambda's retries; a schedule that cannot invoke the
 # function ends there after the scheduler's; and a schedule that quietly stops
 # producing recovery points shows nowhere else. Every alarm publishes ALARM and OK
-# to alarm_actions (the module's alarm topic: docs/contracts.md section 7).
+# to alarm_actions (the module's alarm topic: docs/contracts.md section 8).
 ################################################################################
 
 locals {

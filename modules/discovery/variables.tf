@@ -373,7 +373,7 @@ variable "permissions_boundary_arn" {
 ################################################################################
 
 variable "alarm_actions" {
-  description = "Where the discovery, scheduler and no-recovery-point alarms publish on ALARM and OK: the module's alarm topic (docs/contracts.md section 7). Empty: the alarms exist without actions."
+  description = "Where the discovery, scheduler and no-recovery-point alarms publish on ALARM and OK: the module's alarm topic (docs/contracts.md section 8). Empty: the alarms exist without actions."
   type        = list(string)
   default     = []
 }

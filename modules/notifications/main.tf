@@ -66,7 +66,7 @@ resource "aws_sns_topic" "this" {
 }
 
 # CloudWatch alarm actions cannot set message attributes, so alarms get a topic of
-# their own (docs/contracts.md section 7): a subscription filtering notifications on
+# their own (docs/contracts.md section 8): a subscription filtering notifications on
 # severity still hears every alarm through it.
 resource "aws_sns_topic" "alarms" {
   count = var.create_topic ? 1 : 0

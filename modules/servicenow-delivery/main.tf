@@ -81,7 +81,7 @@ resource "aws_sns_topic_subscription" "events" {
   topic_arn = each.value
   protocol  = "sqs"
   endpoint  = aws_sqs_queue.events.arn
-  # Off, as docs/contracts.md section 6 says: the function reads the SNS envelope.
+  # Off, as docs/contracts.md section 7 says: the function reads the SNS envelope.
   raw_message_delivery = false
 }
 

@@ -260,7 +260,7 @@ variable "permissions_boundary_arn" {
 ################################################################################
 
 variable "alarm_actions" {
-  description = "Where the execution alarms publish on ALARM and OK: the module's alarm topic (docs/contracts.md section 7). Null: notification_topic_arn, on ALARM only."
+  description = "Where the execution alarms publish on ALARM and OK: the module's alarm topic (docs/contracts.md section 8). Null: notification_topic_arn, on ALARM only."
   type        = list(string)
   default     = null
 }

@@ -1,4 +1,4 @@
-"""A CloudWatch alarm's SNS message, as an Event Management event (contracts section 7)."""
+"""A CloudWatch alarm's SNS message, as an Event Management event (contracts section 8)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Lambda entry point: deliver each queued SNS notification to ServiceNow's jsonv2.
 
 ``handler(event, context)`` is invoked by the SQS event source mapping with a batch of
-records (docs/contracts.md section 6) and answers the records to retry as
+records (docs/contracts.md section 7) and answers the records to retry as
 ``batchItemFailures`` (the mapping has ``ReportBatchItemFailures``).
 """
 

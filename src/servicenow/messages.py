@@ -1,8 +1,8 @@
 """What an SQS record carries: an SNS notification whose message becomes one event.
 
-docs/contracts.md section 6: the body is an SNS notification (raw delivery off); its
+docs/contracts.md section 7: the body is an SNS notification (raw delivery off); its
 ``Message`` is a section-5 event (passed through, every field kept) or a CloudWatch
-alarm (mapped, section 7). Anything else can never be delivered.
+alarm (mapped, section 8). Anything else can never be delivered.
 """
 
 from __future__ import annotations

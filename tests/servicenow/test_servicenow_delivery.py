@@ -1,5 +1,5 @@
 """The delivery function against a real local ServiceNow: what arrives, what is retried,
-what is dead-lettered and why (docs/contracts.md sections 6 and 7)."""
+what is dead-lettered and why (docs/contracts.md sections 7 and 8)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The delivery function's parts: the secret's shapes, the configuration, timestamps,
-and the paths where AWS itself refuses (docs/contracts.md section 6)."""
+and the paths where AWS itself refuses (docs/contracts.md section 7)."""
 
 from __future__ import annotations
 

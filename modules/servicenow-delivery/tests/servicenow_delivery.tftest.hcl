@@ -114,7 +114,7 @@ run "topics_feed_the_queue_which_feeds_the_function" {
       MAX_ATTEMPTS            = "3"
       REQUEST_TIMEOUT_SECONDS = "10"
     })
-    error_message = "The environment holds the instance URL (no trailing slash), the secret's ARN (never its value), the queues and the retry settings: docs/contracts.md section 6."
+    error_message = "The environment holds the instance URL (no trailing slash), the secret's ARN (never its value), the queues and the retry settings: docs/contracts.md section 7."
   }
 
   assert {
