@@ -10,7 +10,7 @@ See README.md in this directory for the API and what each part emulates.
 
 from __future__ import annotations
 
-from . import backup, faults, sns, ssm, stepfunctions_api
+from . import backup, cloudwatch, faults, lambda_sqs, sns, ssm, stepfunctions_api
 from . import sfn as _sfn
 from ._patching import unpatch_all as _unpatch_all
 from .clock import EmulatedClock, iso_millis, parse_iso
@@ -50,6 +50,8 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         ssm.install(clock)
         backup.install(clock)
         stepfunctions_api.install()
+        lambda_sqs.install()
+        cloudwatch.install()
         _state["installed"] = True
     return clock
 

@@ -16,6 +16,11 @@ queue themselves and hand the batch to the handler, as the event source mapping 
   deletes nothing (the whole batch comes back after its visibility timeout);
 - messages that come back more than the queue's ``maxReceiveCount`` times are moved to
   its dead-letter queue by SQS itself (moto's redrive does this on receive).
+
+``install()`` (part of ``emulator.install()``) stops moto from invoking a mapping's
+function on every SendMessage itself: it would try Docker, receive the messages (their
+receive count rising with every message sent) and make them visible again. The mapping
+still exists for the API (Get/List/Update/Delete), and ``poll`` does its work.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._patching import original, patch
 
 Invoke = Callable[[dict[str, Any]], Any]  # the event -> the handler's answer (raises on error)
 
@@ -138,3 +145,19 @@ def drain(
             break
         polls.append(result)
     return polls
+
+
+def install() -> None:
+    from moto.awslambda.models import LambdaBackend
+    from moto.sqs.models import sqs_backends
+
+    create = original(LambdaBackend, "create_event_source_mapping")
+
+    def _create(self: Any, spec: dict[str, Any]) -> Any:
+        mapping = create(self, spec)
+        for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+            if queue.lambda_event_source_mappings.get(mapping.function_arn) is mapping:
+                del queue.lambda_event_source_mappings[mapping.function_arn]
+        return mapping
+
+    patch(LambdaBackend, "create_event_source_mapping", _create)

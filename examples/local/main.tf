@@ -42,6 +42,23 @@ variable "endpoint" {
   }
 }
 
+variable "servicenow_url" {
+  description = "The local ServiceNow the demo starts (a loopback URL), e.g. http://127.0.0.1:8080."
+  type        = string
+  default     = "http://127.0.0.1:8080"
+
+  validation {
+    condition     = can(regex("^http://(127\\.[0-9]+\\.[0-9]+\\.[0-9]+|localhost):[0-9]+$", var.servicenow_url))
+    error_message = "servicenow_url must be a loopback URL (http://127.0.0.1:PORT): this example is only for the local ServiceNow."
+  }
+}
+
+variable "servicenow_secret_arn" {
+  description = "The emulator's Secrets Manager secret holding the local ServiceNow's integration user, created before the apply (null: no ServiceNow delivery)."
+  type        = string
+  default     = null
+}
+
 variable "region" {
   description = "Region the emulator pretends to be."
   type        = string
@@ -65,19 +82,9 @@ module "app_consistent_backup" {
     force_destroy = true
   }
 
-  notifications = {
-    subscriptions = {
-      itsm = {
-        protocol             = "sqs"
-        endpoint             = aws_sqs_queue.itsm.arn
-        raw_message_delivery = true
-      }
-    }
+  # The delivery component, pointed at the demo's local ServiceNow.
+  servicenow = var.servicenow_secret_arn == null ? null : {
+    instance_url = var.servicenow_url
+    secret_arn   = var.servicenow_secret_arn
   }
-}
-
-# Stands in for ServiceNow: the demo reads what would have reached the ITSM tool.
-resource "aws_sqs_queue" "itsm" {
-  name                    = "acb-demo-itsm"
-  sqs_managed_sse_enabled = true
 }
