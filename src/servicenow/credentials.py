@@ -12,6 +12,7 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -70,13 +71,13 @@ def parse(secret_string: str) -> Credentials:
 class Store:
     """The credentials of one secret, cached for ``TTL_SECONDS``."""
 
-    def __init__(self, clock: object = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._cached: dict[str, tuple[Credentials, float]] = {}
 
     def get(self, secret_arn: str, refresh: bool = False) -> Credentials:
-        now = self._clock()  # type: ignore[operator]
+        now = self._clock()
         with self._lock:
             hit = self._cached.get(secret_arn)
             if hit and not refresh and now - hit[1] < TTL_SECONDS:
