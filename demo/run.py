@@ -13,7 +13,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,7 +25,7 @@ from typing import Any
 from moto.awslambda.models import lambda_backends
 
 import emulator
-from demo import fleet, livefs, report
+from demo import fleet, invoke, livefs, report
 from demo import servicenow as delivery
 from demo.terraform import Terraform, TerraformError
 from emulator.clock import parse_iso
@@ -36,7 +35,6 @@ from emulator.servicenow import LocalServiceNow
 
 REGION = "eu-west-1"
 PLACEHOLDER = "<aws.scheduler.scheduled-time>"
-RUNTIME = Path(__file__).resolve().parent / "lambda_runtime.py"
 SERVICES = (
     "stepfunctions",
     "backup",
@@ -136,43 +134,7 @@ def invoke_discovery(
     scheduled = _dt.datetime.now(tz=_dt.UTC).replace(microsecond=0)
     raw = deployment.schedule["Target"]["Input"]
     event = json.loads(raw.replace(PLACEHOLDER, scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")))
-    environment = {
-        "PATH": "/usr/bin:/bin",
-        "LC_ALL": "C.UTF-8",
-        **function.get("Environment", {}).get("Variables", {}),
-        "AWS_REGION": aws.region,
-        "AWS_DEFAULT_REGION": aws.region,
-        "AWS_ENDPOINT_URL": aws.endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_LAMBDA_FUNCTION_NAME": function["FunctionName"],
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.get("MemorySize", "")),
-        "ACB_DEMO_FUNCTION_ARN": function["FunctionArn"],
-    }
-    proc = subprocess.run(  # noqa: S603 - this interpreter, the demo's own runtime script
-        [
-            sys.executable,
-            str(RUNTIME),
-            str(code_dir),
-            function["Handler"],
-            str(function["Timeout"]),
-        ],
-        input=json.dumps(event),
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    log.write_text(
-        f"$ handler(event)\n{json.dumps(event, indent=2)}\n--- stdout\n{proc.stdout}"
-        f"--- stderr\n{proc.stderr}"
-    )
-    results = [line[7:] for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not results:
-        raise RuntimeError(f"the discovery function failed (exit {proc.returncode}): see {log}")
-    return event, json.loads(results[-1])
+    return event, invoke.function(aws, function, code_dir, event, log)
 
 
 def wait_for_executions(

@@ -5,7 +5,7 @@ the demo stores its integration user's credentials in the emulator's Secrets Man
 and gives Terraform only the secret's ARN, as a user would. After the backup cycle the
 queue the topics feed is polled as Lambda's event source mapping does
 (``emulator.lambda_sqs``), each batch handed to the deployed package's handler in a
-process of its own with the deployed function's environment (``demo.lambda_runtime``).
+process of its own with the deployed function's environment (``demo.invoke``).
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from demo import invoke
 from emulator import cloudwatch as alarms
 from emulator import lambda_sqs
 from emulator.servicenow import LocalServiceNow
 
-RUNTIME = Path(__file__).resolve().parent / "lambda_runtime.py"
 USER = "svc_acb_events"
 SECRET_NAME = "acb-demo/servicenow"  # noqa: S105 - a name, not a password
 
@@ -50,50 +48,6 @@ def start(secretsmanager: Any) -> tuple[LocalServiceNow, str]:
         Name=SECRET_NAME, SecretString=json.dumps({"username": USER, "password": password})
     )["ARN"]
     return snow, arn
-
-
-def invoke(
-    aws: Any, function: dict[str, Any], code_dir: Path, event: dict[str, Any], log: Path
-) -> Any:
-    """Run the deployed handler on one event, as Lambda would; raise as it would fail."""
-    environment = {
-        "PATH": "/usr/bin:/bin",
-        "LC_ALL": "C.UTF-8",
-        **function.get("Environment", {}).get("Variables", {}),
-        "AWS_REGION": aws.region,
-        "AWS_DEFAULT_REGION": aws.region,
-        "AWS_ENDPOINT_URL": aws.endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_LAMBDA_FUNCTION_NAME": function["FunctionName"],
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.get("MemorySize", "")),
-        "ACB_DEMO_FUNCTION_ARN": function["FunctionArn"],
-    }
-    proc = subprocess.run(  # noqa: S603 - this interpreter, the demo's own runtime script
-        [
-            sys.executable,
-            str(RUNTIME),
-            str(code_dir),
-            function["Handler"],
-            str(function["Timeout"]),
-        ],
-        input=json.dumps(event),
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    with log.open("a") as out:
-        out.write(
-            f"$ handler({len(event.get('Records', []))} records)\n--- stdout\n{proc.stdout}"
-            f"--- stderr\n{proc.stderr}\n"
-        )
-    results = [line[7:] for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not results:
-        raise RuntimeError(f"{function['FunctionName']} failed (exit {proc.returncode}): see {log}")
-    return json.loads(results[-1])
 
 
 def deliver(
@@ -131,7 +85,7 @@ def deliver(
         sqs,
         queue_url,
         queue_arn,
-        lambda event: invoke(aws, function, code_dir, event, log),
+        lambda event: invoke.function(aws, function, code_dir, event, log),
         batch_size=batch_size,
     )
     for poll in result.polls:
@@ -228,7 +182,7 @@ def crash_drill(
     broken = copy.deepcopy(function)
     broken.get("Environment", {}).get("Variables", {}).pop("STATE_MACHINE_ARN", None)
     try:
-        invoke(aws, broken, code_dir, event, log)
+        invoke.function(aws, broken, code_dir, event, log)
         drill.problems.append("the discovery function did not fail without its STATE_MACHINE_ARN")
     except RuntimeError as error:
         drill.crash = str(error)
