@@ -41,12 +41,49 @@ module "vault" {
 module "notifications" {
   source = "./modules/notifications"
 
-  name_prefix   = var.name_prefix
-  tags          = var.tags
-  create_topic  = var.notifications.create_topic
-  topic_arn     = var.notifications.topic_arn
-  kms_key_arn   = var.notifications.kms_key_arn
-  subscriptions = var.notifications.subscriptions
+  name_prefix     = var.name_prefix
+  tags            = var.tags
+  create_topic    = var.notifications.create_topic
+  topic_arn       = var.notifications.topic_arn
+  kms_key_arn     = var.notifications.kms_key_arn
+  alarm_topic_arn = var.notifications.alarm_topic_arn
+  subscriptions   = var.notifications.subscriptions
+}
+
+locals {
+  # Every alarm of the module publishes ALARM and OK here (docs/contracts.md section 8).
+  alarm_actions = [module.notifications.alarm_topic_arn]
+  # The topics the ServiceNow delivery reads: the alarm topic only when it is another one.
+  delivered_topics = merge(
+    { notifications = module.notifications.topic_arn },
+    var.notifications.create_topic || var.notifications.alarm_topic_arn != null ? { alarms = module.notifications.alarm_topic_arn } : {},
+  )
+}
+
+module "servicenow_delivery" {
+  source = "./modules/servicenow-delivery"
+  count  = var.servicenow == null ? 0 : 1
+
+  name_prefix              = var.name_prefix
+  tags                     = var.tags
+  instance_url             = var.servicenow.instance_url
+  secret_arn               = var.servicenow.secret_arn
+  secret_kms_key_arn       = var.servicenow.secret_kms_key_arn
+  queue_kms_key_arn        = var.servicenow.queue_kms_key_arn
+  topic_arns               = local.delivered_topics
+  alarm_actions            = local.alarm_actions
+  max_receive_count        = var.servicenow.max_receive_count
+  batch_size               = var.servicenow.batch_size
+  maximum_concurrency      = var.servicenow.maximum_concurrency
+  max_attempts             = var.servicenow.max_attempts
+  request_timeout_seconds  = var.servicenow.request_timeout_seconds
+  memory_size              = var.servicenow.memory_size
+  timeout                  = var.servicenow.timeout
+  runtime                  = var.discovery.runtime
+  architecture             = var.discovery.architecture
+  log_retention_days       = var.log_retention_days
+  log_kms_key_arn          = var.log_kms_key_arn
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 
 module "instance_documents" {
@@ -77,29 +114,32 @@ module "state_machine" {
   log_retention_days          = var.log_retention_days
   log_kms_key_arn             = var.log_kms_key_arn
   permissions_boundary_arn    = var.permissions_boundary_arn
+  alarm_actions               = local.alarm_actions
 }
 
 module "discovery" {
   source = "./modules/discovery"
 
-  name_prefix              = var.name_prefix
-  tags                     = var.tags
-  state_machine_arn        = module.state_machine.state_machine_arn
-  selection_tag_key        = var.selection_tag_key
-  opt_out_tag_key          = var.opt_out_tag_key
-  notification_topic_arn   = module.notifications.topic_arn
-  notification_kms_key_arn = module.notifications.kms_key_arn
-  schedules                = local.schedules
-  runtime                  = var.discovery.runtime
-  architecture             = var.discovery.architecture
-  memory_size              = var.discovery.memory_size
-  timeout                  = var.discovery.timeout
-  max_concurrency          = var.discovery.max_concurrency
-  start_rate_per_second    = var.discovery.start_rate_per_second
-  dry_run                  = var.discovery.dry_run
-  log_retention_days       = var.log_retention_days
-  log_kms_key_arn          = var.log_kms_key_arn
-  permissions_boundary_arn = var.permissions_boundary_arn
+  name_prefix                = var.name_prefix
+  tags                       = var.tags
+  state_machine_arn          = module.state_machine.state_machine_arn
+  selection_tag_key          = var.selection_tag_key
+  opt_out_tag_key            = var.opt_out_tag_key
+  notification_topic_arn     = module.notifications.topic_arn
+  notification_kms_key_arn   = module.notifications.kms_key_arn
+  schedules                  = local.schedules
+  runtime                    = var.discovery.runtime
+  architecture               = var.discovery.architecture
+  memory_size                = var.discovery.memory_size
+  timeout                    = var.discovery.timeout
+  max_concurrency            = var.discovery.max_concurrency
+  start_rate_per_second      = var.discovery.start_rate_per_second
+  dry_run                    = var.discovery.dry_run
+  alarm_actions              = local.alarm_actions
+  recovery_point_alarm_hours = var.monitoring.recovery_point_alarm_hours
+  log_retention_days         = var.log_retention_days
+  log_kms_key_arn            = var.log_kms_key_arn
+  permissions_boundary_arn   = var.permissions_boundary_arn
 }
 
 module "restore_testing" {

@@ -63,6 +63,31 @@ output "sns_topic_arn" {
   value       = module.notifications.topic_arn
 }
 
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic every alarm of the module publishes to, ALARM and OK (CloudWatch's alarm JSON, no message attributes)."
+  value       = module.notifications.alarm_topic_arn
+}
+
+output "alarm_names" {
+  description = "Names of the alarms on silent failures: the discovery function's errors, throttles and dead letters, the scheduler's undelivered invocations, and no recovery point per schedule."
+  value       = module.discovery.alarm_names
+}
+
+output "servicenow_queue_url" {
+  description = "URL of the queue feeding the ServiceNow delivery function (null without servicenow)."
+  value       = try(module.servicenow_delivery[0].queue_url, null)
+}
+
+output "servicenow_dead_letter_queue_url" {
+  description = "URL of the ServiceNow dead-letter queue: events ServiceNow refused, each with its reason (null without servicenow)."
+  value       = try(module.servicenow_delivery[0].dead_letter_queue_url, null)
+}
+
+output "servicenow_function_name" {
+  description = "Name of the ServiceNow delivery function (null without servicenow)."
+  value       = try(module.servicenow_delivery[0].function_name, null)
+}
+
 output "vault_name" {
   description = "Name of the AWS Backup vault recovery points go to."
   value       = module.vault.vault_name

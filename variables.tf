@@ -329,23 +329,29 @@ variable "restore_testing" {
 
 variable "notifications" {
   description = <<-EOT
-    Where failures (and clears) go, in ServiceNow Event Management's fields:
-    - create_topic: create a KMS-encrypted SNS topic (default) or use topic_arn.
-    - topic_arn / kms_key_arn: a brought topic and its key (the key gets publish rights for the module's roles).
-    - kms_key_arn with create_topic: a customer-managed key for the created topic (null creates one).
-    - subscriptions: by name; protocol email, email-json, https (ServiceNow, webhooks), sqs or lambda; optional filter_policy on the message attributes severity, stage, outcome, instance_id.
+    Where failures, clears and alarms go:
+    - create_topic: create KMS-encrypted SNS topics (default): one for the notifications (ServiceNow Event Management's fields), one for the alarms; or use topic_arn.
+    - topic_arn / kms_key_arn: a brought topic and its key (the key gets publish rights for the module's roles); alarm_topic_arn: where alarms go then (default: the brought topic).
+    - kms_key_arn with create_topic: a customer-managed key for the created topics (null creates one).
+    - subscriptions: by name; protocol email, email-json, https (webhooks), sqs or lambda; optional filter_policy on the message attributes severity, stage, outcome, instance_id; alarms (default true) also subscribes the endpoint to the alarm topic, unfiltered; grant_access (default true) writes the sqs queue's policy or the lambda permission SNS needs; content_type, delivery_policy, confirmation_timeout_in_minutes, endpoint_auto_confirms for https. ServiceNow is not a subscription: see servicenow.
     - notify_on_success: publish every success too (severity 5), not only the clear after a failure.
   EOT
   type = object({
-    create_topic = optional(bool, true)
-    topic_arn    = optional(string)
-    kms_key_arn  = optional(string)
+    create_topic    = optional(bool, true)
+    topic_arn       = optional(string)
+    kms_key_arn     = optional(string)
+    alarm_topic_arn = optional(string)
     subscriptions = optional(map(object({
-      protocol               = string
-      endpoint               = string
-      filter_policy          = optional(string)
-      raw_message_delivery   = optional(bool, false)
-      endpoint_auto_confirms = optional(bool, false)
+      protocol                        = string
+      endpoint                        = string
+      filter_policy                   = optional(string)
+      alarms                          = optional(bool, true)
+      raw_message_delivery            = optional(bool, false)
+      grant_access                    = optional(bool, true)
+      content_type                    = optional(string)
+      delivery_policy                 = optional(string)
+      confirmation_timeout_in_minutes = optional(number, 1)
+      endpoint_auto_confirms          = optional(bool, false)
     })), {})
     notify_on_success = optional(bool, false)
   })
@@ -362,6 +368,11 @@ variable "notifications" {
   }
 
   validation {
+    condition     = var.notifications.alarm_topic_arn == null || (!var.notifications.create_topic && can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", coalesce(var.notifications.alarm_topic_arn, "x"))))
+    error_message = "notifications.alarm_topic_arn is for a brought topic (create_topic = false) and must be a standard SNS topic ARN: with create_topic the module creates the alarm topic."
+  }
+
+  validation {
     condition     = var.notifications.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.notifications.kms_key_arn, "x")))
     error_message = "notifications.kms_key_arn must be a customer-managed KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID); AWS managed alias/aws/sns is refused because CloudWatch alarms cannot publish through it."
   }
@@ -373,7 +384,12 @@ variable "notifications" {
 
   validation {
     condition     = alltrue([for s in values(var.notifications.subscriptions) : s.protocol != "https" || can(regex("^https://\\S+$", s.endpoint))])
-    error_message = "endpoint of https subscription ${join(", ", [for k, s in var.notifications.subscriptions : "${k} (${jsonencode(s.endpoint)})" if !(s.protocol != "https" || can(regex("^https://\\S+$", s.endpoint)))])}: it must be an https:// URL (for ServiceNow Event Management: https://INSTANCE.service-now.com/api/global/em/jsonv2)."
+    error_message = "endpoint of https subscription ${join(", ", [for k, s in var.notifications.subscriptions : "${k} (${jsonencode(s.endpoint)})" if !(s.protocol != "https" || can(regex("^https://\\S+$", s.endpoint)))])}: it must be an https:// URL."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.notifications.subscriptions) : !can(regex("(?i)/api/global/em/jsonv2|/em_event\\.do", s.endpoint))])
+    error_message = "ServiceNow's jsonv2 web service cannot be an SNS subscription: it cannot answer SNS's SubscriptionConfirmation (the subscription stays pending and nothing is delivered), and it wants {\"records\": [...]} as application/json with credentials. Set servicenow = { instance_url, secret_arn } instead: the module delivers through a queue and a function."
   }
 
   validation {
@@ -389,6 +405,61 @@ variable "notifications" {
   validation {
     condition     = var.notifications.create_topic || length(var.notifications.subscriptions) == 0
     error_message = "notifications.subscriptions are only managed on a topic the module creates; subscribe to a brought topic where that topic is managed."
+  }
+}
+
+variable "servicenow" {
+  description = <<-EOT
+    Deliver the notifications and alarms to ServiceNow Event Management (modules/servicenow-delivery); null (default): no delivery. SNS feeds an SQS queue, a function POSTs each event to INSTANCE/api/global/em/jsonv2:
+    - instance_url: https://INSTANCE.service-now.com, no path.
+    - secret_arn: Secrets Manager secret, JSON {"username", "password"} of a user with evt_mgmt_integration, or {"api_key"}; read at run time, never in the plan or the state.
+    - secret_kms_key_arn: the secret's customer-managed key, if any (kms:Decrypt through Secrets Manager only).
+    - max_receive_count, batch_size, maximum_concurrency, max_attempts, request_timeout_seconds, memory_size, timeout, queue_kms_key_arn: see the submodule.
+  EOT
+  type = object({
+    instance_url            = string
+    secret_arn              = string
+    secret_kms_key_arn      = optional(string)
+    queue_kms_key_arn       = optional(string)
+    max_receive_count       = optional(number, 20)
+    batch_size              = optional(number, 10)
+    maximum_concurrency     = optional(number, 2)
+    max_attempts            = optional(number, 3)
+    request_timeout_seconds = optional(number, 10)
+    memory_size             = optional(number, 128)
+    timeout                 = optional(number, 120)
+  })
+  default = null
+
+  validation {
+    condition     = var.servicenow == null || can(regex("^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$", var.servicenow.instance_url)) || can(regex("^http://(127\\.[0-9]+\\.[0-9]+\\.[0-9]+|localhost|\\[::1\\]):[0-9]{1,5}/?$", var.servicenow.instance_url))
+    error_message = "servicenow.instance_url must be the instance's https:// address without a path, e.g. https://acme.service-now.com (not .../api/global/em/jsonv2)."
+  }
+
+  validation {
+    condition     = var.servicenow == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.servicenow.secret_arn))
+    error_message = "servicenow.secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX), not the credentials: they never enter the plan or the state."
+  }
+}
+
+variable "monitoring" {
+  description = <<-EOT
+    The alarms on silent failures (docs/contracts.md section 8), all on the alarm topic:
+    - recovery_point_alarm_hours: per schedule name, alarm when it produced no recovery point in this many hours (1-168; 0: no alarm). Default: the schedule's interval plus a quarter (at least an hour) plus its flexible window, for rate(...) and daily cron(...) schedules.
+  EOT
+  type = object({
+    recovery_point_alarm_hours = optional(map(number), {})
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for h in values(var.monitoring.recovery_point_alarm_hours) : h == 0 || (h >= 1 && h <= 168 && floor(h) == h)])
+    error_message = "Each monitoring.recovery_point_alarm_hours value must be 0 (no alarm) or a whole number of hours from 1 to 168: CloudWatch evaluates an alarm over 7 days at most."
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.monitoring.recovery_point_alarm_hours) : contains(keys(var.schedules), name)])
+    error_message = "monitoring.recovery_point_alarm_hours names a schedule that is not in var.schedules: a misspelt name would leave its schedule on the default."
   }
 }
 

@@ -10,7 +10,17 @@ See README.md in this directory for the API and what each part emulates.
 
 from __future__ import annotations
 
-from . import backup, faults, restore, sns, ssm, stepfunctions_api, vault_policy
+from . import (
+    backup,
+    cloudwatch,
+    faults,
+    lambda_sqs,
+    restore,
+    sns,
+    ssm,
+    stepfunctions_api,
+    vault_policy,
+)
 from . import sfn as _sfn
 from ._patching import unpatch_all as _unpatch_all
 from .clock import EmulatedClock, iso_millis, parse_iso
@@ -54,6 +64,8 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         restore.install(clock)
         vault_policy.install()
         stepfunctions_api.install()
+        lambda_sqs.install()
+        cloudwatch.install()
         _state["installed"] = True
     return clock
 

@@ -1,13 +1,14 @@
 """Build the Lambda functions' deployment packages, byte for byte reproducibly.
 
-Each zip holds src/<name>/*.py as <name>/*.py (handlers: discovery.handler.handler and
-restore_validation.handler.handler),
-sorted, every entry dated 1980-01-01 00:00:00 with mode 0644, no __pycache__, and
-stored uncompressed: deflate output can differ between zlib builds, stored bytes
-cannot, so a laptop, CI and a reviewer all produce the same file and Terraform's
-source_code_hash only moves when the code does. (The package is a few dozen KB.)
+Each zip holds src/<name>/*.py as <name>/*.py (handlers: discovery.handler.handler,
+servicenow.handler.handler, restore_validation.handler.handler), sorted, every entry
+dated 1980-01-01 00:00:00 with mode 0644, no __pycache__, and stored uncompressed:
+deflate output can differ between zlib builds, stored bytes cannot, so a laptop, CI and
+a reviewer all produce the same file and Terraform's source_code_hash only moves when
+the code does. (Each package is a few dozen KB.)
 
-usage: package_lambda.py [--check] [--src DIR] [--out FILE]   (default: every package)
+usage: package_lambda.py [--check] [--src DIR] [--out FILE]
+(without --src and --out: every package of PACKAGES)
 """
 
 from __future__ import annotations
@@ -21,15 +22,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "discovery"
 OUT = ROOT / "modules" / "discovery" / "package" / "discovery.zip"
+EPOCH = (1980, 1, 1, 0, 0, 0)
+MODE = 0o100644  # regular file, rw-r--r--
 PACKAGES = (
     (SRC, OUT),
+    (
+        ROOT / "src" / "servicenow",
+        ROOT / "modules" / "servicenow-delivery" / "package" / "servicenow.zip",
+    ),
     (
         ROOT / "src" / "restore_validation",
         ROOT / "modules" / "restore-testing" / "package" / "restore_validation.zip",
     ),
 )
-EPOCH = (1980, 1, 1, 0, 0, 0)
-MODE = 0o100644  # regular file, rw-r--r--
 
 
 def sources(src: Path) -> list[Path]:
@@ -52,19 +57,7 @@ def build(src: Path = SRC) -> bytes:
     return buffer.getvalue()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if a package is stale")
-    parser.add_argument("--src", type=Path)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
-    # --src or --out alone mean the discovery package's other half (as before).
-    single = args.src is not None or args.out is not None
-    packages = ((args.src or SRC, args.out or OUT),) if single else PACKAGES
-    return max(_one(src, out, check=args.check) for src, out in packages)
-
-
-def _one(src: Path, out: Path, *, check: bool) -> int:
+def _one(src: Path, out: Path, check: bool) -> int:
     wanted = build(src)
     current = out.read_bytes() if out.exists() else b""
     if check:
@@ -77,6 +70,17 @@ def _one(src: Path, out: Path, *, check: bool) -> int:
         out.write_bytes(wanted)
         print(f"wrote {out} ({len(wanted)} bytes)")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if a package is stale")
+    parser.add_argument("--src", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.src is None and args.out is None:
+        return max(_one(src, out, args.check) for src, out in PACKAGES)
+    return _one(args.src or SRC, args.out or OUT, args.check)
 
 
 if __name__ == "__main__":

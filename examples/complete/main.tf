@@ -70,18 +70,25 @@ module "app_consistent_backup" {
 
   notifications = {
     subscriptions = {
-      servicenow = {
-        protocol               = "https"
-        endpoint               = var.servicenow_endpoint
-        raw_message_delivery   = true
-        endpoint_auto_confirms = true
-      }
+      # Severities 1 and 2 of the backup events, and every alarm (alarms have their
+      # own topic, which this address is subscribed to unfiltered).
       on-call = {
         protocol      = "email"
         endpoint      = "backup-oncall@example.com"
         filter_policy = jsonencode({ severity = ["1", "2"] })
       }
     }
+  }
+
+  # Every event and alarm, through a queue and a function, to Event Management.
+  servicenow = {
+    instance_url = var.servicenow_instance_url
+    secret_arn   = var.servicenow_secret_arn
+  }
+
+  # The hourly databases: alarm after 4 hours without a recovery point (default 2).
+  monitoring = {
+    recovery_point_alarm_hours = { hourly-db = 4 }
   }
 
   discovery = {

@@ -15,10 +15,16 @@ variable "dr_vault_arn" {
   default     = "arn:aws:backup:eu-central-1:111122223333:backup-vault:dr-copies"
 }
 
-variable "servicenow_endpoint" {
-  description = "ServiceNow Event Management inbound endpoint (an HTTPS subscription of the topic)."
+variable "servicenow_instance_url" {
+  description = "Your ServiceNow instance (no path): events are POSTed to its Event Management jsonv2 web service."
   type        = string
-  default     = "https://example.service-now.com/api/global/em/jsonv2"
+  default     = "https://example.service-now.com"
+}
+
+variable "servicenow_secret_arn" {
+  description = "Secrets Manager secret holding {\"username\", \"password\"} of a user with evt_mgmt_integration (or {\"api_key\"}); created outside Terraform, so the credentials never enter the state."
+  type        = string
+  default     = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:acb-prod/servicenow-AbCdEf"
 }
 
 variable "permissions_boundary_arn" {

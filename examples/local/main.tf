@@ -48,19 +48,9 @@ module "app_consistent_backup" {
     force_destroy = true
   }
 
-  notifications = {
-    subscriptions = {
-      itsm = {
-        protocol             = "sqs"
-        endpoint             = aws_sqs_queue.itsm.arn
-        raw_message_delivery = true
-      }
-    }
+  # The delivery component, pointed at the demo's local ServiceNow.
+  servicenow = var.servicenow_secret_arn == null ? null : {
+    instance_url = var.servicenow_url
+    secret_arn   = var.servicenow_secret_arn
   }
-}
-
-# Stands in for ServiceNow: the demo reads what would have reached the ITSM tool.
-resource "aws_sqs_queue" "itsm" {
-  name                    = "acb-demo-itsm"
-  sqs_managed_sse_enabled = true
 }

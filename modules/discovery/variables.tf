@@ -367,3 +367,24 @@ variable "permissions_boundary_arn" {
     error_message = "permissions_boundary_arn must be null or an IAM policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)."
   }
 }
+
+################################################################################
+# Alarms (monitoring.tf)
+################################################################################
+
+variable "alarm_actions" {
+  description = "Where the discovery, scheduler and no-recovery-point alarms publish on ALARM and OK: the module's alarm topic (docs/contracts.md section 8). Empty: the alarms exist without actions."
+  type        = list(string)
+  default     = []
+}
+
+variable "recovery_point_alarm_hours" {
+  description = "Per schedule name: alarm when the schedule produced no recovery point in this many hours (1-168; 0: no alarm). Schedules not listed get their interval plus a quarter of it (at least an hour) plus their flexible window, when the interval can be read: rate(...), or cron(...) firing every day; else no alarm."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for h in values(var.recovery_point_alarm_hours) : h == 0 || (h >= 1 && h <= 168 && floor(h) == h)])
+    error_message = "Each recovery_point_alarm_hours value must be 0 (no alarm) or a whole number of hours from 1 to 168: CloudWatch evaluates an alarm over 7 days at most."
+  }
+}

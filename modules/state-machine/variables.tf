@@ -279,6 +279,12 @@ variable "permissions_boundary_arn" {
 # Alarms
 ################################################################################
 
+variable "alarm_actions" {
+  description = "Where the execution alarms publish on ALARM and OK: the module's alarm topic (docs/contracts.md section 8). Null: notification_topic_arn, on ALARM only."
+  type        = list(string)
+  default     = null
+}
+
 variable "alarm_period_seconds" {
   description = "Period of the failed / timed-out execution alarms: they fire when at least one execution failed or timed out within it."
   type        = number
