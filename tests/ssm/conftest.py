@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from acb_harness import Acb, Mounts, Writer, require_root_and_loop
+from acb_harness import Acb, Mounts, Writer, require_root_and_loop, secure_parent
 
 
 @pytest.fixture
 def workdir() -> Iterator[Path]:
-    """A short, pattern-safe directory on the root filesystem (never frozen by the script)."""
-    with tempfile.TemporaryDirectory(prefix="acb-", dir="/tmp") as d:
+    """A short, pattern-safe directory on a filesystem the script never freezes, below
+    directories only root can change (the script refuses anything else), readable by all."""
+    parent = secure_parent() if os.geteuid() == 0 else Path(tempfile.gettempdir())
+    with tempfile.TemporaryDirectory(prefix="acb-", dir=parent) as d:
         path = Path(d)
         path.chmod(0o755)
         yield path

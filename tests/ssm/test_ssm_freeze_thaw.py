@@ -121,6 +121,7 @@ def test_partial_failure_thaws_what_was_frozen(
     a = mounts.ext4("a-ext4")
     b = mounts.tmpfs("b-tmpfs")
     c = mounts.xfs("c-xfs")
+    acb.hook("pre-freeze", "10-mark", "exit 0")
     acb.hook("post-thaw", "10-mark", f'echo "$ACB_THAWED_BY" > {acb.base}/post')
     res = acb.freeze([str(a), str(b), str(c)], run_id="partial")
     assert res.rc == EX_FREEZE, res
@@ -261,6 +262,7 @@ def test_thaw_without_any_freeze(acb: Acb) -> None:
 
 def test_stale_freeze_whose_watchdog_died_is_recovered(acb: Acb, two: tuple[Path, Path]) -> None:
     ext4, xfs = two
+    acb.hook("pre-freeze", "10-mark", "exit 0")
     acb.hook("post-thaw", "10-mark", f'echo "$ACB_THAWED_BY $ACB_RUN_ID" >> {acb.base}/post')
     res = acb.freeze([str(ext4)], run_id="lost", ACB_MAX_FREEZE_SECONDS="1")
     assert res.rc == EX_OK, res

@@ -198,7 +198,9 @@ def test_dry_run_lists_hooks(acb: Acb) -> None:
 
 
 def test_freeze_and_thaw_need_root(acb: Acb) -> None:
-    """Run as an unprivileged user (dropping root when the tests run as root)."""
+    """Run as an unprivileged user (dropping root when the tests run as root), from the
+    test's own copy of the script: the clone itself may sit where that user cannot read
+    (root's home is mode 0700)."""
     prefix: list[str] = []
     if os.geteuid() == 0:
         require(shutil.which("setpriv") is not None, "needs setpriv (util-linux)")
@@ -207,7 +209,7 @@ def test_freeze_and_thaw_need_root(acb: Acb) -> None:
         env = acb.env(command, "r", ACB_INCLUDE_MOUNTPOINTS="/nonexistent-acb")
         env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
         proc = subprocess.run(
-            [*prefix, "bash", str(SCRIPT)],
+            [*prefix, "bash", str(acb.script)],
             env=env,
             cwd="/",
             capture_output=True,
