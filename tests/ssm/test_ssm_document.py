@@ -72,7 +72,7 @@ VALID = {
 INVALID = {
     "Command": ["", "Freeze", "freeze ", "stop"],
     "RunId": ["", "x" * 81, "a.b", "a/b", "run id"],
-    "MaxFreezeSeconds": ["", "0", "1", "14", "00", "015", "060", "901", "999", "3600", "-1", "1.5", "30s"],
+    "MaxFreezeSeconds": ["", "0", "1", "14", "00", "015", "060", "901", "3600", "-1", "1.5", "30s"],
     "IncludeMountpoints": [
         "data",
         "/",
@@ -289,7 +289,10 @@ for v in {" ".join(sorted(set(names.values())))}; do printf '%s=%s\\n' "$v" "${{
         assert script_patterns[var] == patterns[name], name
     # MaxFreezeSeconds: the document admits 15..900; the script, run standalone too, any
     # whole number of seconds up to 900 (and so everything the document admits).
-    program = f"""eval "$(grep -E '^readonly RE_MAX_FREEZE_SECONDS=' {SCRIPT})"; echo "$RE_MAX_FREEZE_SECONDS" """
+    program = (
+        f"eval \"$(grep -E '^readonly RE_MAX_FREEZE_SECONDS=' {SCRIPT})\"; "
+        'echo "$RE_MAX_FREEZE_SECONDS"'
+    )
     script_re = subprocess.run(
         ["bash", "-c", program], capture_output=True, text=True, check=True
     ).stdout.strip()

@@ -13,7 +13,6 @@ from acb_harness import (
     EX_INVALID,
     EX_OK,
     EX_PREREQ,
-    SCRIPT,
     Acb,
     Mounts,
     require,
