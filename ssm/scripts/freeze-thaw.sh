@@ -94,7 +94,7 @@ CH_ID=() CH_MAJMIN=() CH_FSTYPE=() CH_SOURCE_ESC=() CH_TARGET_ESC=() CH_DEV=()
 REC_FD=() REC_ID=() REC_MM=() REC_DEV=() REC_FSTYPE=() REC_SRC=() REC_ESC=() REC_H=() REC_STATE=()
 HOOK_FILES=() HOOK_DIR_FD='' HOOKS_RAN=''
 THAW_FAILURES=0 PRE_HOOKS_STARTED=0
-SPLIT=() WALK=() DEVS=() WD_ARGS=()
+SPLIT=() WALK=() DEVS=() WD_ARGS=() PIN_DEV=()
 declare -A PROTECTED=() AUTO_EXCLUDED=() TRUST=() HANDLE=()
 
 # ==========================================================================================
@@ -447,32 +447,36 @@ check_prereqs() {
 
 # Ownership first: the state directory and every directory above it must be root's alone
 # before anything in it is created, changed or opened.
-prepare_state_dir() {
+make_state_dir() {
   local d
   local -a subs=()
   if [[ -L $STATE_DIR ]]; then
-    add_error "state directory $STATE_DIR is a symbolic link"
+    LAST_ERR="state directory $STATE_DIR is a symbolic link"
     return 1
   fi
   if [[ ! -e $STATE_DIR ]] && ! mkdir -m 0700 -- "$STATE_DIR" 2>/dev/null; then
-    add_error "cannot create the state directory $STATE_DIR (its parent must exist)"
+    LAST_ERR="cannot create the state directory $STATE_DIR (its parent must exist)"
     return 1
   fi
   TRUST=()
   if ! trusted_path "$STATE_DIR" || [[ ! -d $STATE_DIR ]]; then
-    add_error "unsafe state directory $STATE_DIR: ${LAST_ERR:-not a directory}"
+    LAST_ERR="unsafe state directory $STATE_DIR: ${LAST_ERR:-not a directory}"
     return 1
   fi
   for d in runs tmp hooks logs; do
     d=$STATE_DIR/$d
     if [[ -L $d ]] || { [[ -e $d ]] && ! [[ -d $d && -O $d ]]; }; then
-      add_error "$d is not a directory of this user"
+      LAST_ERR="$d is not a directory of this user"
       return 1
     fi
     [[ -d $d ]] || mkdir -m 0700 -- "$d"
     subs+=("$d")
   done
   chmod 0700 -- "$STATE_DIR" "${subs[@]}"
+}
+
+prepare_state_dir() {
+  if ! make_state_dir; then add_error "$LAST_ERR"; return 1; fi
   export TMPDIR="$STATE_DIR/tmp"
   exec 9>>"$STATE_DIR/lock"
 }
@@ -815,7 +819,7 @@ hook_log_dir() {
   [[ -n $REPLY && -d $REPLY ]] && return 0
   REPLY=$STATE_DIR/logs
   [[ -d $REPLY ]] && return 0
-  prepare_state_dir >/dev/null 2>&1 && return 0
+  make_state_dir && return 0
   REPLY=''
 }
 
@@ -1043,7 +1047,7 @@ watchdog_pid_alive() { # session dir, token -> REPLY: its pid
   local pid=''
   [[ -f $1/watchdog.pid ]] || return 1
   read -r pid <"$1/watchdog.pid" || return 1
-  is_watchdog "$pid" "$RUN_ID" "$2" || return 1
+  is_watchdog "$pid" "${1##*/}" "$2" || return 1
   REPLY=$pid
 }
 
@@ -1115,6 +1119,7 @@ report_session() { # dir
 
 close_handles() {
   local id h
+  ((${#HANDLE[@]} > 0)) || return 0
   for id in "${!HANDLE[@]}"; do
     h=${HANDLE[$id]}
     exec {h}>&-
@@ -1440,7 +1445,7 @@ cmd_thaw() {
   recover_stale
   read_active; active=$REPLY
   if [[ $active != "$RUN_ID" && ! -f $dir/result ]] && find_watchdog "$RUN_ID"; then
-    if ! restore_session; then
+    if [[ -n $active ]] || ! restore_session; then
       add_error "this run's session files are gone and its watchdog could not be taken over; it thaws at its deadline"
       WD_OUTCOME=armed
       finish "$EX_THAW"
@@ -1550,6 +1555,25 @@ watchdog_stop() {
   exit 0
 }
 
+# Pins the filesystem of record $1 (RE_RECORD): opens its mountpoint as the record's
+# descriptor (in REPLY) and checks that it is the recorded mount (mount ID). Where the kernel
+# shows no mount ID, appends the MAJ:MIN to check the device against to PIN_DEV, else '-'.
+pin_record() {
+  local fd mm id path
+  [[ $1 =~ $RE_RECORD ]] || { LAST_ERR="bad record: $1"; return 1; }
+  fd=${BASH_REMATCH[1]} id=${BASH_REMATCH[2]} mm=${BASH_REMATCH[3]}
+  unescape "${BASH_REMATCH[7]}"; path=$REPLY
+  if ! { eval "exec $fd<\"\$path\""; } 2>/dev/null; then LAST_ERR="cannot open $path"; return 1; fi
+  fd_mnt_id "$fd"
+  if [[ -z $REPLY ]]; then PIN_DEV+=("$mm"); else PIN_DEV+=(-); fi
+  if [[ -n $REPLY && $REPLY != "$id" ]]; then
+    eval "exec $fd>&-"
+    LAST_ERR="$path is no longer the chosen filesystem (mount $REPLY, not $id)"
+    return 1
+  fi
+  REPLY=$fd
+}
+
 # Runs detached (setsid, cwd /, output to the session's watchdog.log). Its arguments: run,
 # token, state directory, deadline (epoch ms), pre-freeze hooks that ran, then one record per
 # chosen filesystem (RE_RECORD; the device '-'). It opens each record's mountpoint as the
@@ -1560,41 +1584,32 @@ watchdog_stop() {
 # still holds the lock, so that a freeze that completes late is undone too.
 watchdog_main() {
   set +eu
-  local run=$1 token=$2 ran=$5 give_up_ms got_lock i fd path mm fired_ms='' fired_iso=''
+  local run=$1 token=$2 ran=$5 give_up_ms got_lock i fired_ms='' fired_iso=''
   local S_hook_timeout_seconds=''
-  local -a records=("${@:6}") fds=() by_dev=()
+  local -a records=("${@:6}") fds=()
   IS_WATCHDOG=1
+  trap watchdog_stop TERM
+  trap '' INT HUP
+  load_params
   STATE_DIR=$3 DEADLINE_MS=$4
   [[ $run =~ $RE_RUN_ID && $STATE_DIR =~ $RE_DIRECTORY && $DEADLINE_MS =~ ^[0-9]+$ && $ran =~ $RE_HOOK_NAMES ]] || exit 2
   RUN_ID=$run COMMAND=watchdog TOKEN=$token HOOKS_RAN=$ran
   SESSION_DIR=$STATE_DIR/runs/$run
   cd / || exit 2
   export TMPDIR="$STATE_DIR/tmp"
-  trap watchdog_stop TERM
-  trap '' INT HUP
-  load_params
   kv_load "$SESSION_DIR/session" S_
   [[ $S_hook_timeout_seconds =~ $RE_HOOK_TIMEOUT_SECONDS ]] && HOOK_TIMEOUT=$S_hook_timeout_seconds
   CLOSE_PINS='8>&- 9>&-'
   LAST_ERR=''
   for ((i = 0; i < ${#records[@]}; i++)); do
-    if ! [[ ${records[i]} =~ $RE_RECORD ]]; then LAST_ERR="bad record: ${records[i]}"; break; fi
-    fd=${BASH_REMATCH[1]} mm=${BASH_REMATCH[3]}
-    unescape "${BASH_REMATCH[7]}"; path=$REPLY
-    if ! { eval "exec $fd<\"\$path\""; } 2>/dev/null; then LAST_ERR="cannot open $path"; break; fi
-    fds+=("$fd")
-    CLOSE_PINS+=" $fd>&-"
-    fd_mnt_id "$fd"
-    if [[ -n $REPLY ]]; then by_dev+=(-); else by_dev+=("$mm"); fi
-    if [[ -n $REPLY && $REPLY != "${BASH_REMATCH[2]}" ]]; then
-      LAST_ERR="$path is no longer the chosen filesystem (mount $REPLY, not ${BASH_REMATCH[2]})"
-      break
-    fi
+    pin_record "${records[i]}" || break
+    fds+=("$REPLY")
+    CLOSE_PINS+=" $REPLY>&-"
   done
   # Without mount IDs (Linux < 3.15) the device is the identity.
   if [[ -z $LAST_ERR ]] && ! fd_devs "${fds[@]}"; then LAST_ERR="cannot examine the chosen filesystems"; fi
   for ((i = 0; ${#LAST_ERR} == 0 && i < ${#fds[@]}; i++)); do
-    if [[ ${by_dev[i]} != - && ${by_dev[i]} != "${DEVS[i]}" ]]; then
+    if [[ ${PIN_DEV[i]} != - && ${PIN_DEV[i]} != "${DEVS[i]}" ]]; then
       LAST_ERR="a chosen mountpoint is no longer the chosen filesystem (device ${DEVS[i]})"
     fi
   done

@@ -299,6 +299,8 @@ def is_frozen(mountpoint: str | Path) -> bool:
     if proc.returncode == 0:
         sh("fsfreeze", "-u", str(mountpoint), check=False)
         return False
+    if "Operation not supported" in proc.stderr:  # e.g. tmpfs: cannot be frozen at all
+        return False
     assert "Device or resource busy" in proc.stderr, proc.stderr
     return True
 
@@ -358,14 +360,15 @@ class Mounts:
         return mp
 
     def entry(self, mp: Path) -> Mounted:
-        return next(m for m in reversed(self.entries) if m.path == mp)
+        """The first mount made at `mp` (not one mounted over it later)."""
+        return next(m for m in self.entries if m.path == mp)
 
     def frozen(self, mp: Path) -> bool:
         """Is the filesystem mounted at `mp` by this test frozen (through its descriptor)?"""
         return is_frozen(self.entry(mp).handle)
 
     def _image(self, name: str, fstype: str, size_mb: int, parent: Path | None) -> Path:
-        img = self.images / f"{name}.img"
+        img = self.images / f"{len(self.loops)}-{name}.img"  # names repeat in other dirs
         with img.open("wb") as f:
             f.truncate(size_mb * 1024 * 1024)
         mkfs = ["mkfs.ext4", "-q", "-F"] if fstype == "ext4" else ["mkfs.xfs", "-q", "-f"]

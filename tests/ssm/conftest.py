@@ -48,8 +48,8 @@ def writers(mounts: Mounts) -> Iterator[list[Writer]]:
     """Writer processes; reaped after the mounts are thawed (a D-state process cannot die)."""
     started: list[Writer] = []
     yield started
-    for mp in reversed(mounts.mounted):
-        subprocess.run(["fsfreeze", "-u", str(mp)], capture_output=True, check=False)
+    for m in reversed(mounts.entries):
+        subprocess.run(["fsfreeze", "-u", m.handle], capture_output=True, check=False)
     for w in started:
         with contextlib.suppress(subprocess.TimeoutExpired):
             w.proc.wait(timeout=10)
