@@ -23,6 +23,7 @@ from acb_harness import (
     TEMPLATE_VARS,
     parse_last_line,
     render,
+    require_script_prerequisites,
     ssm_substitute,
     strip_comments,
 )
@@ -146,6 +147,7 @@ def test_module_strips_comments_with_the_same_expression() -> None:
 
 
 def test_stripping_drops_only_comments_blank_lines_and_indentation(script_text: str) -> None:
+    require_script_prerequisites()
     kept = strip_comments(script_text).splitlines()
     code = [
         line.lstrip(" \t")
@@ -166,6 +168,7 @@ def test_shipped_form_defines_exactly_what_the_script_defines(
 ) -> None:
     """Dropping indentation could change a string that spans lines or a line continuation:
     bash's own listing of every function and global the two forms define must be equal."""
+    require_script_prerequisites()
     program = """
 before=$(compgen -v)
 source "$1"
@@ -272,6 +275,7 @@ def test_no_value_a_lenient_matcher_accepts_can_leave_its_quotes(
 
 
 def test_script_patterns_equal_document_patterns(patterns: dict[str, str]) -> None:
+    require_script_prerequisites()
     names = {
         "Command": "RE_COMMAND",
         "RunId": "RE_RUN_ID",
@@ -308,6 +312,7 @@ for v in {" ".join(sorted(set(names.values())))}; do printf '%s=%s\\n' "$v" "${{
 
 
 def run_document(document: dict, tmp_path: Path, values: dict[str, str]) -> tuple[int, dict]:
+    require_script_prerequisites()
     defaults = {n: p.get("default", "") for n, p in document["parameters"].items()}
     command = document["mainSteps"][0]["inputs"]["runCommand"][0]
     script = tmp_path / "_script.sh"

@@ -15,6 +15,7 @@ from acb_harness import (
     Acb,
     Mounts,
     is_frozen,
+    require_script_prerequisites,
 )
 
 # --- hooks run by the script (root: real freezes) -----------------------------------------
@@ -193,6 +194,7 @@ def fake_mysql(tmp_path: Path) -> dict[str, str]:
 
 
 def run_hook(name: str, phase: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    require_script_prerequisites()  # the samples need bash 4 and util-linux's setsid
     return subprocess.run(
         [str(HOOKS_DIR / name), phase],
         env=env,

@@ -23,6 +23,7 @@ from acb_harness import (
     Result,
     is_frozen,
     require,
+    require_script_prerequisites,
     run_script,
 )
 
@@ -80,6 +81,7 @@ def test_output_is_one_json_line_with_the_contract_fields(acb: Acb) -> None:
 
 
 def test_json_strings_are_escaped() -> None:
+    require_script_prerequisites()
     program = f"""
 eval "$(sed -n '/^json_string() {{/,/^}}/p' {SCRIPT})"
 export LC_ALL=C
@@ -136,6 +138,7 @@ def test_shipped_scripts_are_executable() -> None:
 
 
 def test_bash_syntax() -> None:
+    require_script_prerequisites()
     for p in sorted((ROOT / "ssm").rglob("*.sh")):
         subprocess.run(["bash", "-n", str(p)], check=True)
 
@@ -150,9 +153,10 @@ def test_readme_documents_every_exit_code_and_parameter() -> None:
         "MaxFreezeSeconds",
         "IncludeMountpoints",
         "ExcludeMountpoints",
-        "PreFreezeHookDir",
-        "PostThawHookDir",
         "HookTimeoutSeconds",
+        "ACB_PRE_FREEZE_HOOK_DIR",
+        "ACB_POST_THAW_HOOK_DIR",
+        "ACB_AUTO_EXCLUDE_PATHS",
     ):
         assert f"`{name}`" in readme, name
 
