@@ -101,7 +101,19 @@ declare -A PROTECTED=() AUTO_EXCLUDED=() TRUST=() HANDLE=()
 # Small helpers
 # ==========================================================================================
 
-log() { printf '%s freeze-thaw[%s]: %s\n' "$(date -u +%H:%M:%S.%3N)" "$$" "$*" >&2; }
+# Diagnostics on standard error, UTC time of day first; without a process per line where
+# bash has EPOCHREALTIME (5.0+): a freeze logs each filesystem while others wait.
+log() {
+  local t=${EPOCHREALTIME:-} hms
+  if [[ $t == *.* ]]; then
+    TZ=UTC0 printf -v hms '%(%H:%M:%S)T' "${t%.*}"
+    t=${t#*.}
+    hms+=.${t:0:3}
+  else
+    hms=$(date -u +%H:%M:%S.%3N)
+  fi
+  printf '%s freeze-thaw[%s]: %s\n' "$hms" "$$" "$*" >&2
+}
 
 add_error() { OUT_ERRORS+=("$1"); log "error: $1"; }
 

@@ -448,6 +448,10 @@ def test_cancelled_watchdog_leaves_no_process_behind(acb: Acb, mounts: Mounts) -
     (watchdog,) = acb.watchdog_pids()
     sleeper = children(watchdog)
     assert sleeper
+    held = {int(fd.name) for fd in Path(f"/proc/{watchdog}/fd").iterdir()}
+    assert {9, 100} <= held, "the watchdog holds the lock and its pin"
+    for pid in sleeper:
+        assert not {int(fd.name) for fd in Path(f"/proc/{pid}/fd").iterdir()} & {8, 9, 100}
     assert acb.thaw(run_id="cancel").rc == EX_OK
     assert wait_gone([watchdog, *sleeper]) == [], "an orphan sleep would live for 600 s"
     final_check(mounts)

@@ -253,11 +253,15 @@ def test_thaw_treats_not_frozen_as_done(acb: Acb, two: tuple[Path, Path]) -> Non
 
 
 def test_thaw_without_any_freeze(acb: Acb) -> None:
+    acb.hook("pre-freeze", "10-db", "exit 0")
+    acb.hook("post-thaw", "10-db", f"touch {acb.base}/ran")
     res = acb.thaw(run_id="never")
     assert res.rc == EX_OK, res
     assert res.out["status"] == "thawed"
     assert res.out["watchdog"]["outcome"] == "none"
     assert res.out["filesystems"] == []
+    assert res.out["hooks"] == []
+    assert not (acb.base / "ran").exists(), "no pre-freeze hook ran for it: no post-thaw hook runs"
 
 
 def test_stale_freeze_whose_watchdog_died_is_recovered(acb: Acb, two: tuple[Path, Path]) -> None:

@@ -185,6 +185,7 @@ def test_dry_run_lists_hooks(acb: Acb) -> None:
     acb.hook("pre-freeze", "10-first", "exit 0")
     acb.hook("pre-freeze", "20-second", "exit 0")
     acb.hook("post-thaw", "10-first", "exit 0")
+    acb.hook("post-thaw", "40-unpaired", "exit 0")
     (acb.pre_dir / "30-not-executable").write_text("#!/bin/bash\n")
     (acb.pre_dir / ".hidden").write_text("#!/bin/bash\n")
     res = run_script(acb.env("dry-run", "hooks"))
@@ -194,6 +195,7 @@ def test_dry_run_lists_hooks(acb: Acb) -> None:
         ("pre-freeze", "20-second"),
         ("post-thaw", "10-first"),
     ]
+    assert "without a pre-freeze hook of the same name never run: 40-unpaired" in res.out["note"]
 
 
 def test_freeze_and_thaw_need_root(acb: Acb) -> None:
