@@ -958,8 +958,8 @@ open_dir() {
 # mountpoint the mount table shows for that mount ID now. Each is checked to be on the
 # recorded mount (mount ID) and device before it is used.
 acquire_handles() {
-  local i j h mp table=0
-  local -a hs=() idx=()
+  local i j h mp want table=0
+  local -a hs=() idx=() wants=()
   REC_H=() REC_STATE=()
   for ((i = 0; i < ${#REC_ID[@]}; i++)); do
     REC_H[i]='' REC_STATE[i]=''
@@ -980,9 +980,12 @@ acquire_handles() {
       fi
       open_dir "$REPLY" && h=$REPLY
     fi
+    want=${REC_DEV[i]}
     if [[ -n $h ]]; then
       fd_mnt_id "$h"
       if [[ -n $REPLY && $REPLY != "${REC_ID[i]}" ]]; then exec {h}>&-; h=''; fi
+      # Without a mount ID, the device is all there is: the recorded one, or the mount table's.
+      if [[ -z $REPLY && $want == - ]]; then want=${REC_MM[i]}; fi
     fi
     if [[ -z $h ]]; then
       REC_STATE[i]=thaw-failed
@@ -990,16 +993,16 @@ acquire_handles() {
       continue
     fi
     REC_H[i]=$h
-    hs+=("$h") idx+=("$i")
+    hs+=("$h") idx+=("$i") wants+=("$want")
   done
   ((${#hs[@]} > 0)) || return 0
   fd_devs "${hs[@]}" || DEVS=()
   for ((j = 0; j < ${#idx[@]}; j++)); do
     i=${idx[j]}
-    if [[ -z ${DEVS[j]:-} || (${REC_DEV[i]} != - && ${DEVS[j]} != "${REC_DEV[i]}") ]]; then
+    if [[ -z ${DEVS[j]:-} || (${wants[j]} != - && ${DEVS[j]} != "${wants[j]}") ]]; then
       REC_STATE[i]=thaw-failed
       unescape "${REC_ESC[i]}"
-      add_error "cannot reach $REPLY by its identity: device ${DEVS[j]:-unknown}, frozen as ${REC_DEV[i]}"
+      add_error "cannot reach $REPLY by its identity: device ${DEVS[j]:-unknown}, frozen as ${wants[j]}"
     fi
   done
 }
@@ -1272,6 +1275,10 @@ cmd_freeze() {
   fi
   recover_stale
   read_active; active=$REPLY
+  SESSION_DIR=$STATE_DIR/runs/$RUN_ID
+  if [[ -z $active ]] && find_watchdog "$RUN_ID" && restore_session; then
+    active=$RUN_ID # its files were lost, its watchdog lives: the freeze is still on
+  fi
   if [[ -n $active ]]; then
     if [[ $active == "$RUN_ID" ]]; then
       # A retry of our own freeze: report it, do not stack a second one.
@@ -1422,6 +1429,7 @@ restore_session() {
   kv_set "$SESSION_DIR/session" deadline "$REPLY"
   kv_set "$SESSION_DIR/session" hooks_ran "$ran"
   kv_set "$SESSION_DIR/session" hook_timeout_seconds "$HOOK_TIMEOUT"
+  kv_set "$SESSION_DIR/session" restored 1
   for pin in "${WD_ARGS[@]:5}"; do
     [[ $pin =~ $RE_RECORD ]] && printf '%s\n' "$pin" >>"$SESSION_DIR/fs"
   done
@@ -1434,7 +1442,7 @@ restore_session() {
 
 cmd_thaw() {
   local active dir start_ms start_iso f_ms='' f_iso='' tok='' line
-  local R_thawed_by='' S_hooks_ran=''
+  local R_thawed_by='' S_hooks_ran='' S_restored=''
   prepare_state_dir || finish "$EX_PREREQ"
   dir=$STATE_DIR/runs/$RUN_ID
   SESSION_DIR=$dir
@@ -1463,9 +1471,12 @@ cmd_thaw() {
       finish "$EX_THAW"
     fi
     active=$RUN_ID
-    OUT_NOTE="this run's session files were gone; thawed through its watchdog's descriptors"
   fi
   if [[ $active == "$RUN_ID" ]]; then
+    kv_load "$dir/session" S_ || true
+    if [[ -n $S_restored ]]; then
+      OUT_NOTE="this run's session files were gone; thawed through its watchdog's descriptors"
+    fi
     read -r tok <"$dir/token" 2>/dev/null || true
     watchdog_pid_alive "$dir" "$tok" && WD_PID=$REPLY
     now; start_ms=$NOW_MS; start_iso=$NOW_ISO
@@ -1486,7 +1497,6 @@ cmd_thaw() {
       WD_OUTCOME=cancelled WD_THAWED_AT='' OUT_THAWED_AT=$start_iso
     fi
     unlock_state
-    kv_load "$dir/session" S_ || true
     HOOKS_RAN=$S_hooks_ran
     [[ $HOOKS_RAN =~ $RE_HOOK_NAMES ]] || HOOKS_RAN=''
     run_hooks post-thaw thaw || true
@@ -1596,7 +1606,7 @@ pin_record() {
 # still holds the lock, so that a freeze that completes late is undone too.
 watchdog_main() {
   set +eu
-  local run=$1 token=$2 ran=$5 give_up_ms got_lock i fired_ms='' fired_iso=''
+  local run=$1 token=$2 ran=$5 give_up_ms got_lock i others fired_ms='' fired_iso=''
   local S_hook_timeout_seconds=''
   local -a records=("${@:6}") fds=()
   IS_WATCHDOG=1
@@ -1649,12 +1659,20 @@ watchdog_main() {
     fi
     # What the freeze command recorded, when it can be read (a filesystem it found frozen by
     # someone else is not in it); else everything the watchdog holds.
+    # (Not one that a later run, finding the files gone, froze again after someone else
+    # thawed it: that one is the later run's.)
     if [[ -f $SESSION_DIR/fs ]]; then
       load_records "$SESSION_DIR/fs"
     else
+      read_active
+      others=' '
+      if [[ -n $REPLY && $REPLY != "$run" && -f $STATE_DIR/runs/$REPLY/fs ]]; then
+        load_records "$STATE_DIR/runs/$REPLY/fs"
+        others+="${REC_ID[*]} "
+      fi
       load_records /dev/null
       for ((i = 0; i < ${#records[@]}; i++)); do
-        [[ ${records[i]} =~ $RE_RECORD ]] || continue
+        [[ ${records[i]} =~ $RE_RECORD && $others != *" ${BASH_REMATCH[2]} "* ]] || continue
         REC_FD+=("${BASH_REMATCH[1]}") REC_ID+=("${BASH_REMATCH[2]}") REC_MM+=("${BASH_REMATCH[3]}")
         REC_DEV+=(-) REC_FSTYPE+=("${BASH_REMATCH[5]}") REC_SRC+=("${BASH_REMATCH[6]}") REC_ESC+=("${BASH_REMATCH[7]}")
       done

@@ -422,6 +422,10 @@ def test_thaw_after_the_state_directory_was_removed_goes_through_the_watchdog(
     writers.append(Writer(fs))
     assert writers[0].is_blocked()
     shutil.rmtree(acb.state_dir)
+    retry = acb.freeze([str(fs), str(other)], run_id="gone-thaw")
+    assert retry.rc == EX_OK, retry
+    assert retry.out["note"] == "already frozen by this run"
+    assert acb.watchdog_pids() == [watchdog], "nothing frozen twice, no second watchdog"
     res = acb.thaw(run_id="gone-thaw")
     assert res.rc == EX_OK, res
     assert res.out["status"] == "thawed"
@@ -439,6 +443,29 @@ def test_thaw_after_the_state_directory_was_removed_goes_through_the_watchdog(
     assert "already thawed" in again.out["note"]
     assert marks.read_text().splitlines() == ["post-thaw thaw"]
     final_check(mounts)
+
+
+def test_watchdog_that_lost_its_files_leaves_a_later_runs_freeze_alone(
+    acb: Acb, mounts: Mounts, victim: Path
+) -> None:
+    """Run one's files are gone and someone thawed its filesystem by hand; run two froze it
+    again. At run one's deadline, its watchdog (which thaws everything it holds when it
+    cannot read what was frozen) leaves run two's freeze to run two."""
+    fs = mounts.ext4("data")
+    res = acb.freeze([str(fs)], run_id="first", ACB_MAX_FREEZE_SECONDS="1")
+    assert res.rc == EX_OK, res
+    deadline = epoch(res.out["watchdog"]["deadline"])
+    (first_watchdog,) = acb.watchdog_pids()
+    shutil.rmtree(acb.state_dir)
+    subprocess.run(["fsfreeze", "-u", mounts.entry(fs).handle], check=True, timeout=30)
+    res = acb.freeze([str(fs)], run_id="second", ACB_MAX_FREEZE_SECONDS="30")
+    assert res.rc == EX_OK, res
+    assert wait_gone([first_watchdog], within=deadline + 5 - time.time()) == []
+    assert mounts.frozen(fs), "run two's freeze must last until run two's thaw"
+    res = acb.thaw(run_id="second")
+    assert res.rc == EX_OK, res
+    assert [f["state"] for f in res.out["filesystems"]] == ["thawed"]
+    final_check(mounts, deadline)
 
 
 def test_cancelled_watchdog_leaves_no_process_behind(acb: Acb, mounts: Mounts) -> None:
