@@ -535,7 +535,7 @@ prune_runs() {
 # ==========================================================================================
 
 read_mounts() {
-  local line re='^ID="([0-9]+)" MAJ[:_]MIN="([^"]*)" FSTYPE="([^"]*)" SOURCE="([^"]*)" TARGET="([^"]*)"$'
+  local line src re='^ID="([0-9]+)" MAJ[:_]MIN="([^"]*)" FSTYPE="([^"]*)" SOURCE="([^"]*)" TARGET="([^"]*)"$'
   local -a lines=()
   MT_ID=() MT_MAJMIN=() MT_FSTYPE=() MT_SOURCE=() MT_TARGET=() MT_SOURCE_ESC=() MT_TARGET_ESC=()
   mapfile -t lines < <(findmnt -P -n -v -o ID,MAJ:MIN,FSTYPE,SOURCE,TARGET 2>/dev/null)
@@ -546,9 +546,10 @@ read_mounts() {
     MT_FSTYPE+=("${BASH_REMATCH[3]}")
     # -P escapes quotes, backslashes and control characters as \xHH but leaves spaces;
     # escape those too, so that the *_ESC forms never contain whitespace.
-    MT_SOURCE_ESC+=("${BASH_REMATCH[4]// /\\x20}")
+    src=${BASH_REMATCH[4]:--} # records are space-separated fields: none may be empty
+    MT_SOURCE_ESC+=("${src// /\\x20}")
     MT_TARGET_ESC+=("${BASH_REMATCH[5]// /\\x20}")
-    unescape "${BASH_REMATCH[4]}"; MT_SOURCE+=("$REPLY")
+    unescape "$src"; MT_SOURCE+=("$REPLY")
     unescape "${BASH_REMATCH[5]}"; MT_TARGET+=("$REPLY")
   done
   ((${#MT_TARGET[@]} > 0))
@@ -1222,7 +1223,7 @@ spawn_watchdog() {
   chmod 0700 -- "$copy"
   (
     cd / || exit 1
-    exec setsid bash "$copy" --watchdog "$RUN_ID" "$TOKEN" "$STATE_DIR" "$DEADLINE_MS" "$HOOKS_RAN" "${pins[@]}"
+    exec setsid "$BASH" "$copy" --watchdog "$RUN_ID" "$TOKEN" "$STATE_DIR" "$DEADLINE_MS" "$HOOKS_RAN" "${pins[@]}"
   ) </dev/null >>"$SESSION_DIR/watchdog.log" 2>&1 8>&- 9>&- &
   WD_PID=$!
   while ((waited < WATCHDOG_START_SECONDS * 100)); do
