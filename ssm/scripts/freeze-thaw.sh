@@ -1019,10 +1019,21 @@ thaw_pass() {
 }
 
 thaw_records() { # as thaw_pass, on the records already loaded
-  local dir=$1 guard=${2:-} quiet=${3:-} i out state mp
+  local dir=$1 guard=${2:-} quiet=${3:-} i h
   THAW_FAILURES=0
   ((${#REC_ID[@]} > 0)) || return 0
   acquire_handles
+  thaw_each "$dir" "$guard" "$quiet"
+  # Descriptors opened here are closed again (hooks, which run next, must not inherit them);
+  # the freeze command's own (HANDLE) and the watchdog's pins stay.
+  for ((i = 0; i < ${#REC_H[@]}; i++)); do
+    h=${REC_H[i]}
+    if [[ -n $h && $IS_WATCHDOG == 0 && -z ${HANDLE[${REC_ID[i]}]:-} ]]; then exec {h}>&-; fi
+  done
+}
+
+thaw_each() { # dir guard quiet
+  local dir=$1 guard=$2 quiet=$3 i out state mp
   [[ -n $quiet ]] || OUT_FILESYSTEMS=()
   for ((i = ${#REC_ID[@]} - 1; i >= 0; i--)); do
     if [[ -n $guard ]] && session_closed "$dir" "$guard"; then return 0; fi
@@ -1688,6 +1699,7 @@ watchdog_main() {
         flock -u 9
         log "watchdog: thawed run $run"
         FIRING=0
+        eval "exec $CLOSE_PINS" # the hooks (and what they start) must not hold the filesystems
         run_hooks post-thaw watchdog
         exit 0
       fi
