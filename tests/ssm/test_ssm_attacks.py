@@ -669,6 +669,14 @@ def test_state_directory_of_another_user_is_refused_before_anything_in_it_is_tou
     res = acb.freeze([str(fs)], run_id="st", ACB_STATE_DIR=str(nobody_dir(acb.base / "u") / "s"))
     assert res.rc == EX_PREREQ, res
     assert "unsafe state directory" in res.out["error"]
+    # root's own state directory with a link where a subdirectory belongs: refused, unfollowed
+    ours = acb.base / "our-state"
+    ours.mkdir(mode=0o700)
+    (ours / "runs").symlink_to(protected)
+    res = acb.freeze([str(fs)], run_id="st", ACB_STATE_DIR=str(ours))
+    assert res.rc == EX_PREREQ, res
+    assert f"{ours}/runs is not a directory of this user" in res.out["error"]
+    assert protected.stat().st_mode & 0o777 == 0o755
     final_check(mounts)
 
 
