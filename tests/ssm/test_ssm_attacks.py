@@ -161,7 +161,7 @@ def racer(
         ]
     else:
         program = [sys.executable, "-c", RACER, str(real), target, "60", str(hold)]
-    proc = subprocess.Popen(program, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(program, stdout=subprocess.PIPE, text=True, cwd="/")
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "racing"
