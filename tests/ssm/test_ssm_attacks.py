@@ -217,7 +217,7 @@ def test_symlink_swap_race_cannot_redirect_a_pin(acb: Acb, mounts: Mounts, victi
     target = mounts.root / "mnt" / "vic"
     target.mkdir()
     victim_fs = mounts.ext4("mnt", parent=target)  # .../vic/mnt: where the swapped path leads
-    with racer(chosen.parent, str(target)):
+    with racer(chosen.parent, str(target), hold=0.0005):  # both states about as often
         proc = subprocess.run(
             [
                 "bash",
