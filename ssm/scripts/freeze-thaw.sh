@@ -37,14 +37,22 @@ export LC_ALL=C
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- exit codes (one meaning each; docs/contracts.md section 3) --------------------------
-readonly EX_OK=0          # done: frozen, thawed, dry run, or nothing to freeze
-readonly EX_INVALID=10    # invalid parameter (nothing done)
-readonly EX_BUSY=11       # another run's freeze is active on this instance (nothing done)
-readonly EX_HOOK=12       # a pre-freeze hook failed or timed out (nothing frozen)
-readonly EX_FREEZE=13     # a filesystem failed to freeze; everything already frozen was thawed
-readonly EX_THAW=14       # thaw failed for at least one filesystem (the watchdog stays armed)
-readonly EX_PREREQ=15     # prerequisites missing (not root, no fsfreeze/findmnt, ...)
-readonly EX_INTERNAL=16   # interrupted or internal error; anything this run froze was thawed
+#  0  done: frozen, thawed, dry run, or nothing to freeze
+#  10 invalid parameter (nothing done)
+#  11 another run's freeze is active on this instance (nothing done)
+#  12 a pre-freeze hook failed, timed out or is not trusted (nothing frozen)
+#  13 a filesystem failed to be pinned or frozen; everything already frozen was thawed
+#  14 a thaw failed or could not reach a filesystem by its identity (watchdog stays armed)
+#  15 prerequisites missing (not root, no fsfreeze/findmnt, unsafe state directory, ...)
+#  16 interrupted or internal error; anything this run froze was thawed
+readonly EX_OK=0
+readonly EX_INVALID=10
+readonly EX_BUSY=11
+readonly EX_HOOK=12
+readonly EX_FREEZE=13
+readonly EX_THAW=14
+readonly EX_PREREQ=15
+readonly EX_INTERNAL=16
 
 # --- input patterns (the document's allowedPattern values, except where said) -------------
 readonly RE_COMMAND='^(freeze|thaw|dry-run)$'
@@ -68,12 +76,18 @@ readonly MAX_LIST_LENGTH=4096
 readonly FREEZABLE_FSTYPES=' ext2 ext3 ext4 xfs btrfs f2fs jfs nilfs2 reiserfs '
 readonly -a DEFAULT_AGENT_DIRS=(/var/lib/amazon/ssm /var/log/amazon/ssm /var/snap/amazon-ssm-agent)
 readonly DEFAULT_AUTO_EXCLUDE=/var/log/audit:/tmp:/var/tmp
-readonly PIN_FD_BASE=100              # the watchdog holds chosen filesystem i as descriptor 100+i
-readonly FREEZE_LOCK_WAIT_SECONDS=5   # a freeze gives up (exit 11) when another command runs
-readonly THAW_LOCK_WAIT_SECONDS=10    # a thaw waits this long before thawing without the lock
-readonly WATCHDOG_START_SECONDS=5     # a freeze fails unless its watchdog reports in by then
-readonly WATCHDOG_GIVE_UP_SECONDS=3600  # after its deadline, the watchdog retries this long
-readonly STALE_GRACE_MS=1000          # a session past deadline + this, without watchdog, is stale
+# PIN_FD_BASE: the watchdog holds chosen filesystem i as descriptor 100+i.
+# FREEZE_LOCK_WAIT_SECONDS: a freeze gives up (exit 11) when another command runs this long.
+# THAW_LOCK_WAIT_SECONDS: a thaw waits this long before thawing without the lock.
+# WATCHDOG_START_SECONDS: a freeze fails unless its watchdog reports in by then.
+# WATCHDOG_GIVE_UP_SECONDS: after its deadline, the watchdog retries this long.
+# STALE_GRACE_MS: a session past deadline + this, without watchdog, is stale.
+readonly PIN_FD_BASE=100
+readonly FREEZE_LOCK_WAIT_SECONDS=5
+readonly THAW_LOCK_WAIT_SECONDS=10
+readonly WATCHDOG_START_SECONDS=5
+readonly WATCHDOG_GIVE_UP_SECONDS=3600
+readonly STALE_GRACE_MS=1000
 readonly PRE_SYNC_TIMEOUT_SECONDS=60
 readonly KEEP_RUNS=20
 readonly HOOK_KILL_AFTER_SECONDS=5
@@ -179,7 +193,8 @@ json_array() {
   REPLY="[$*]"
 }
 
-fs_json() { # mountpoint device fstype [state]
+# Args: mountpoint device fstype [state]
+fs_json() {
   local obj
   json_string "$1"; obj="{\"mountpoint\":$REPLY"
   json_string "$2"; obj+=",\"device\":$REPLY"
@@ -193,7 +208,8 @@ fs_json() { # mountpoint device fstype [state]
 # Key=value files: later lines win. Keys are [a-z_]+, values single-line and never parsed.
 kv_set() { printf '%s=%s\n' "$2" "$3" >>"$1"; }
 
-kv_load() { # file prefix: sets ${prefix}${key} for every key in file
+# Args: file prefix. Sets ${prefix}${key} for every key in file.
+kv_load() {
   local file=$1 prefix=$2 k v
   [[ -f $file ]] || return 1
   while IFS='=' read -r k v; do
@@ -213,7 +229,8 @@ split_list() {
   done
 }
 
-write_atomic() { # file content
+# Args: file content
+write_atomic() {
   printf '%s\n' "$2" >"$1.tmp.$$"
   mv -f -- "$1.tmp.$$" "$1"
 }
@@ -283,7 +300,8 @@ check_trust() {
   mapfile -t out < <(stat -c '%u %f' -- "${todo[@]}" 2>/dev/null || true)
   for ((i = 0; i < ${#todo[@]}; i++)); do
     p=${todo[i]}
-    if ((${#out[@]} != ${#todo[@]})); then # something vanished: ask one by one
+    # Something vanished: ask one by one
+    if ((${#out[@]} != ${#todo[@]})); then
       out[i]=$(stat -c '%u %f' -- "$p" 2>/dev/null || true)
     fi
     u=${out[i]%% *} m=${out[i]#* }
@@ -397,14 +415,14 @@ validate_params() {
     add_error "MaxFreezeSeconds must be a whole number of seconds, at most 900"; bad=1
   fi
   if ((${#INCLUDE} > MAX_LIST_LENGTH)) || ! [[ $INCLUDE =~ $RE_MOUNTPOINT_LIST ]]; then
-    add_error "IncludeMountpoints must be a comma-separated list of absolute paths (letters, digits, . _ -; no . or .. components)"; bad=1
+    add_error "IncludeMountpoints must be comma-separated absolute paths (letters, digits, . _ -; no . or ..)"; bad=1
   fi
   if ((${#EXCLUDE} > MAX_LIST_LENGTH)) || ! [[ $EXCLUDE =~ $RE_MOUNTPOINT_LIST ]]; then
-    add_error "ExcludeMountpoints must be a comma-separated list of absolute paths (letters, digits, . _ -; no . or .. components)"; bad=1
+    add_error "ExcludeMountpoints must be comma-separated absolute paths (letters, digits, . _ -; no . or ..)"; bad=1
   fi
   for d in "$PRE_HOOK_DIR" "$POST_HOOK_DIR"; do
     if ! [[ $d =~ $RE_DIRECTORY ]] || [[ $d =~ $RE_SYSTEM_DIRECTORY ]]; then
-      add_error "hook directory $d must be an absolute path of letters, digits, . _ - below a top-level directory, and not a system program directory"; bad=1
+      add_error "hook directory $d must be an absolute path below a top-level directory, and not a system program directory"; bad=1
     fi
   done
   if ! [[ $HOOK_TIMEOUT =~ $RE_HOOK_TIMEOUT_SECONDS ]]; then
@@ -493,7 +511,8 @@ prepare_state_dir() {
   exec 9>>"$STATE_DIR/lock"
 }
 
-lock_state() { # seconds
+# Args: seconds to wait.
+lock_state() {
   if flock -w "$1" 9; then STATE_LOCKED=1; return 0; fi
   return 1
 }
@@ -546,7 +565,8 @@ read_mounts() {
     MT_FSTYPE+=("${BASH_REMATCH[3]}")
     # -P escapes quotes, backslashes and control characters as \xHH but leaves spaces;
     # escape those too, so that the *_ESC forms never contain whitespace.
-    src=${BASH_REMATCH[4]:--} # records are space-separated fields: none may be empty
+    # Records are space-separated fields: none may be empty
+    src=${BASH_REMATCH[4]:--}
     MT_SOURCE_ESC+=("${src// /\\x20}")
     MT_TARGET_ESC+=("${BASH_REMATCH[5]// /\\x20}")
     unescape "$src"; MT_SOURCE+=("$REPLY")
@@ -571,7 +591,8 @@ fs_of_path() {
   fi
 }
 
-protect_path() { # path reason
+# Args: path reason
+protect_path() {
   fs_of_path "$1" || return 1
   if [[ -z ${PROTECTED[$REPLY]:-} ]]; then PROTECTED[$REPLY]="$2 ($1)"; fi
 }
@@ -611,13 +632,15 @@ compute_auto_excluded() {
   done
 }
 
-is_freezable_auto() { # index: a freezable type on a block device
+# Is mount table entry $1 of a freezable type, on a block device?
+is_freezable_auto() {
   local i=$1
   [[ $FREEZABLE_FSTYPES == *" ${MT_FSTYPE[i]} "* ]] || return 1
   [[ ${MT_SOURCE[i]} == /dev/* && -b ${MT_SOURCE[i]} ]]
 }
 
-add_skipped() { # index reason; the entry is also left in REPLY
+# Args: index reason; the entry is also left in REPLY
+add_skipped() {
   local i=$1 obj
   fs_json "${MT_TARGET[i]}" "${MT_SOURCE[i]}" "${MT_FSTYPE[i]}"
   obj=${REPLY%\}}
@@ -818,7 +841,8 @@ list_hooks() {
   fi
 }
 
-hook_json() { # phase name exit_code duration_ms timed_out
+# Args: phase name exit_code duration_ms timed_out
+hook_json() {
   local ph nm
   json_string "$1"; ph=$REPLY
   json_string "$2"; nm=$REPLY
@@ -965,7 +989,8 @@ acquire_handles() {
   for ((i = 0; i < ${#REC_ID[@]}; i++)); do
     REC_H[i]='' REC_STATE[i]=''
     unescape "${REC_ESC[i]}"; mp=$REPLY
-    if ((IS_WATCHDOG)); then REC_H[i]=${REC_FD[i]}; continue; fi # checked when it pinned them
+    # (the watchdog checked its own when it pinned them)
+    if ((IS_WATCHDOG)); then REC_H[i]=${REC_FD[i]}; continue; fi
     h=${HANDLE[${REC_ID[i]}]:-}
     if [[ -z $h && -n $WD_PID ]] && open_dir "/proc/$WD_PID/fd/${REC_FD[i]}"; then h=$REPLY; fi
     if [[ -z $h ]]; then
@@ -1018,7 +1043,8 @@ thaw_pass() {
   thaw_records "$@"
 }
 
-thaw_records() { # as thaw_pass, on the records already loaded
+# As thaw_pass, on the records already loaded.
+thaw_records() {
   local dir=$1 guard=${2:-} quiet=${3:-} i h
   THAW_FAILURES=0
   ((${#REC_ID[@]} > 0)) || return 0
@@ -1032,7 +1058,8 @@ thaw_records() { # as thaw_pass, on the records already loaded
   done
 }
 
-thaw_each() { # dir guard quiet
+# Thaws each loaded record through its descriptor. Args: dir guard quiet.
+thaw_each() {
   local dir=$1 guard=$2 quiet=$3 i out state mp
   [[ -n $quiet ]] || OUT_FILESYSTEMS=()
   for ((i = ${#REC_ID[@]} - 1; i >= 0; i--)); do
@@ -1070,7 +1097,8 @@ is_watchdog() {
   WD_ARGS=("${args[@]:3}")
 }
 
-watchdog_pid_alive() { # session dir, token -> REPLY: its pid
+# Is the watchdog of session dir $1 (token $2) alive? Its pid in REPLY.
+watchdog_pid_alive() {
   local pid=''
   [[ -f $1/watchdog.pid ]] || return 1
   read -r pid <"$1/watchdog.pid" || return 1
@@ -1088,7 +1116,8 @@ find_watchdog() {
   return 1
 }
 
-cancel_watchdog() { # session dir, token
+# Args: session dir, token.
+cancel_watchdog() {
   if watchdog_pid_alive "$1" "$2"; then
     kill -TERM "$REPLY" 2>/dev/null || true
   fi
@@ -1118,7 +1147,8 @@ close_session() {
 }
 
 # Fills the result fields from a closed or open session directory.
-report_session() { # dir
+# Args: session dir.
+report_session() {
   local dir=$1
   local S_started_at='' S_frozen_at='' S_deadline='' S_started_ms=''
   local R_thawed_by='' R_thawed_at='' R_thaw_done_ms='' R_watchdog_thawed_at=''
@@ -1289,7 +1319,8 @@ cmd_freeze() {
   read_active; active=$REPLY
   SESSION_DIR=$STATE_DIR/runs/$RUN_ID
   if [[ -z $active ]] && find_watchdog "$RUN_ID" && restore_session; then
-    active=$RUN_ID # its files were lost, its watchdog lives: the freeze is still on
+    # Its files were lost, its watchdog lives: the freeze is still on
+    active=$RUN_ID
   fi
   if [[ -n $active ]]; then
     if [[ $active == "$RUN_ID" ]]; then
@@ -1405,7 +1436,8 @@ cmd_freeze() {
   OUT_FROZEN_AT=$NOW_ISO
   kv_set "$SESSION_DIR/session" frozen_ms "$NOW_MS"
   kv_set "$SESSION_DIR/session" frozen_at "$NOW_ISO"
-  SESSION_ARMED=0 # from here on the watchdog and the thaw own the session
+  # From here on the watchdog and the thaw own the session
+  SESSION_ARMED=0
   unlock_state
   OUT_STATUS=frozen
   finish "$EX_OK"
