@@ -93,6 +93,9 @@ module "instance_documents" {
   tags        = var.tags
   # The bound of a command sent by hand (the state machine always passes the schedule's).
   default_max_freeze_seconds = var.max_freeze_seconds
+  pre_freeze_hook_dir        = var.instance_hooks.pre_freeze_dir
+  post_thaw_hook_dir         = var.instance_hooks.post_thaw_dir
+  auto_selection_exclusions  = var.auto_selection_exclusions
 }
 
 module "state_machine" {

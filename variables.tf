@@ -179,6 +179,48 @@ variable "stopped_instances" {
   }
 }
 
+variable "instance_hooks" {
+  description = <<-EOT
+    Where the instances' hooks live, fixed in the SSM document when it is created (no command can name another directory):
+    - pre_freeze_dir: executables run as root, in name order, before the freeze; one failing aborts the freeze.
+    - post_thaw_dir: executables run as root, in reverse name order, after the thaw (also the watchdog's); the post-thaw hook named N runs only when the pre-freeze hook named N ran for that freeze.
+    On the instance, every directory leading to a hook and the hook itself (symbolic links resolved) must be owned by root and not writable by group or others, or no hook of that phase runs. See ssm/README.md.
+  EOT
+  type = object({
+    pre_freeze_dir = optional(string, "/etc/app-consistent-backup/pre-freeze.d")
+    post_thaw_dir  = optional(string, "/etc/app-consistent-backup/post-thaw.d")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k, d in var.instance_hooks : can(regex("^(/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+$", d))])
+    error_message = "instance_hooks: each of pre_freeze_dir and post_thaw_dir must be an absolute path of letters, digits, '.', '_' and '-', without '.' or '..' components or a trailing '/' (it is written into the SSM document's shell step)."
+  }
+
+  validation {
+    condition     = !anytrue([for k, d in var.instance_hooks : can(regex("^/([^/]+|(usr/(local/)?)?(s?bin|lib(exec|64)?))$", d))])
+    error_message = "instance_hooks: neither pre_freeze_dir nor post_thaw_dir may be a top-level directory or a system program directory such as /usr/sbin: every executable in it runs as root at each backup."
+  }
+}
+
+variable "auto_selection_exclusions" {
+  description = "Paths whose filesystems a freeze leaves out when it chooses the filesystems itself (the default, without IncludeMountpoints): services must keep writing there, and auditd can halt the system when it cannot (CIS and STIG layouts mount /var/log/audit, /tmp and /var/tmp apart). A path that does not exist on an instance excludes nothing; a command naming a filesystem in IncludeMountpoints freezes it all the same. Fixed in the SSM document. [] leaves nothing out."
+  type        = list(string)
+  default     = ["/var/log/audit", "/tmp", "/var/tmp"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for p in var.auto_selection_exclusions : can(regex("^(/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+$", p))])
+    error_message = "auto_selection_exclusions: each entry must be an absolute path of letters, digits, '.', '_' and '-', without '.' or '..' components or a trailing '/' (it is written into the SSM document's shell step)."
+  }
+
+  validation {
+    condition     = length(join(":", var.auto_selection_exclusions)) <= 4096
+    error_message = "auto_selection_exclusions must fit in 4096 characters, joined with ':'."
+  }
+}
+
 ################################################################################
 # Where backups go
 ################################################################################

@@ -363,7 +363,7 @@ class Demo:
             document=deployment.document,
             mountpoints=self.live.mountpoints,
             mount_root=self.live.mount_root,
-            workdir=self.workdir / "live" / "agent",
+            workdir=self.live.agent_dir,
             clock=self.aws.clock,
             region=self.aws.region,
             account=self.aws.account,
