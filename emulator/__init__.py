@@ -10,7 +10,7 @@ See README.md in this directory for the API and what each part emulates.
 
 from __future__ import annotations
 
-from . import backup, faults, restore, sns, ssm, stepfunctions_api, vault_policy
+from . import backup, faults, kms, restore, sns, ssm, stepfunctions_api, vault_policy
 from . import sfn as _sfn
 from ._patching import unpatch_all as _unpatch_all
 from .clock import EmulatedClock, iso_millis, parse_iso
@@ -23,6 +23,7 @@ __all__ = [
     "backup",
     "clock",
     "faults",
+    "kms",
     "install",
     "installed",
     "iso_millis",
@@ -51,6 +52,7 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         faults.install()
         ssm.install(clock)
         backup.install(clock)
+        kms.install()
         restore.install(clock)
         vault_policy.install()
         stepfunctions_api.install()
