@@ -13,7 +13,9 @@ BASELINE, JSONPath):
    (GetFreezeResult) and StartBackupJob;
 2. for the current definition, the freeze window (freeze confirmed -> thaw confirmed, from
    the history's own timestamps, in emulated seconds) and the window the instance measured
-   (frozen -> thawed), for jobs whose snapshots start S seconds after StartBackupJob.
+   (frozen -> thawed), for jobs whose snapshots start S seconds after StartBackupJob;
+3. what the copy preflight (issue 13) costs: transitions of a 1-hour run with one copy
+   target, in this account (no preflight) or another (volumes and keys read first).
 
 Figures are emulated seconds: SSM commands take 1 s, every API call takes no time.
 Targets (issue 9): at most 60 states, 70 transitions for a 1-hour job, 350 for 24 hours,
@@ -36,7 +38,14 @@ sys.path[:0] = [str(ROOT)]
 
 import emulator  # noqa: E402
 import emulator.statemachine  # noqa: E402
-from emulator.statemachine import TEMPLATE_VARIABLES, Run, emulated_aws  # noqa: E402
+from emulator.statemachine import (  # noqa: E402
+    AWS_EBS,
+    DR_VAULT_ARN,
+    OTHER_ACCOUNT_VAULT_ARN,
+    TEMPLATE_VARIABLES,
+    Run,
+    emulated_aws,
+)
 
 HISTORY_LIMIT = 25_000
 MAX_FREEZE = 30
@@ -123,6 +132,27 @@ def freeze_windows() -> list[tuple[int, str, float, float]]:
     return rows
 
 
+def copy_preflight() -> list[tuple[str, int, int, str]]:
+    rows = []
+    with emulated_aws() as world:
+        key = world.customer_key()
+        cases = (
+            ("no copy target", [None, None], None),
+            ("this account, other Region", [AWS_EBS, None], DR_VAULT_ARN),
+            ("other account, customer key", [key, None], OTHER_ACCOUNT_VAULT_ARN),
+            ("other account, aws/ebs", [AWS_EBS, None], OTHER_ACCOUNT_VAULT_ARN),
+        )
+        for label, keys, vault in cases:
+            instance_id = world.instance(volume_keys=keys)
+            emulator.backup.plan(instance_id, run_seconds=3600)
+            targets = [{"destination_vault_arn": vault, "retention_days": 30}] if vault else []
+            run = world.run(instance_id, policy={"copy_targets": targets})
+            if run.status != "SUCCEEDED":
+                raise SystemExit(f"{label}: run ended {run.status}: {run.error} {run.cause}")
+            rows.append((label, len(run.events), transitions(run), run.output["outcome"]))
+    return rows
+
+
 def baseline_text() -> str | None:
     try:
         return subprocess.run(  # noqa: S603 - a fixed git command on this repository
@@ -155,6 +185,7 @@ def main() -> None:
     before = measure(old, BASELINE_VARIABLES) if old else None
     after = measure(None, None)
     windows = freeze_windows()
+    preflight = copy_preflight()
 
     print("History of one successful run, by backup job duration (default timings: job poll")
     print("30 s doubling to 900 s; limit 25,000 events per execution)")
@@ -178,6 +209,12 @@ def main() -> None:
     print("history s: freeze confirmed (GetCommandInvocation Success) -> thaw confirmed, from")
     print("the execution history's timestamps; instance s: frozen_at -> thawed on the emulated")
     print("instance (1 s command runtime each way).")
+    print()
+    print("Copy preflight: a 1-hour run (copy jobs take 1,800 s) with one copy target")
+    print(f"{'copy target':>30} {'events':>7} {'transitions':>12} {'outcome':>10}")
+    for label, events, states, outcome in preflight:
+        print(f"{label:>30} {events:>7} {states:>12} {outcome:>10}")
+    print("aws/ebs into another account: the copy is not started (outcome degraded, reported).")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from . import (
     backup,
     cloudwatch,
     faults,
+    kms,
     lambda_sqs,
     restore,
     sns,
@@ -36,6 +37,7 @@ __all__ = [
     "install",
     "installed",
     "iso_millis",
+    "kms",
     "parse_iso",
     "placeholders",
     "render",
@@ -61,6 +63,7 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         faults.install()
         ssm.install(clock)
         backup.install(clock)
+        kms.install()
         restore.install(clock)
         vault_policy.install()
         stepfunctions_api.install()

@@ -85,6 +85,9 @@ class CopyJob:
     completed_at: _dt.datetime | None = None
     destination_recovery_point_arn: str | None = None
     status_message: str | None = None
+    # Why this copy cannot succeed whatever the plan says (emulator.kms: a recovery point
+    # on an AWS managed key copied into another account).
+    impossible: str | None = None
 
     def refresh(self, now: _dt.datetime) -> None:
         if self.state in COPY_TERMINAL:
@@ -93,8 +96,11 @@ class CopyJob:
         if now < done:
             self.state = "RUNNING" if now > self.created_at else "CREATED"
             return
-        self.state = self.plan.copy_outcome
+        self.state = "FAILED" if self.impossible else self.plan.copy_outcome
         self.completed_at = done
+        if self.impossible:
+            self.status_message = self.impossible
+            return
         if self.state in ("COMPLETED", "PARTIAL"):
             image = self.source_recovery_point_arn.rsplit("/", 1)[-1]
             region = self.destination_vault_arn.split(":")[3]
@@ -549,6 +555,7 @@ def start_copy_job(self: Any) -> Any:
         iam_role_arn=_param(self, "IamRoleArn") or "",
         created_at=_now(),
         plan=source.plan,
+        impossible=_copy_impossible(backend, source, destination),
     )
     state["copies"][copy.copy_job_id] = copy
     if token:
@@ -556,6 +563,26 @@ def start_copy_job(self: Any) -> Any:
     return ActionResult(
         {"CopyJobId": copy.copy_job_id, "CreationDate": copy.created_at, "IsParent": False}
     )
+
+
+def _copy_impossible(backend: Any, source: BackupJob, destination: str) -> str | None:
+    """A copy into another account of a recovery point on an AWS managed key fails.
+
+    AWS Backup guide, "Creating backup copies across AWS accounts": resources encrypted
+    with AWS managed keys cannot be copied to another account. AWS does not document the
+    job's status message; the emulator's names the key.
+    """
+    from . import kms
+
+    if destination.split(":")[4:5] == [backend.account_id]:
+        return None
+    for key in kms.recovery_point_keys(_ec2(backend), source.snapshot_ids):
+        if kms.key_manager(backend.account_id, backend.region_name, key) == kms.AWS_MANAGED:
+            return (
+                f"Copy job failed: the recovery point is encrypted with the AWS managed key "
+                f"{key}, which cannot be shared with account {destination.split(':')[4]}"
+            )
+    return None
 
 
 def describe_copy_job(self: Any) -> Any:

@@ -36,6 +36,10 @@ TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-events"
 GUARD_TABLE = f"{PREFIX}-instance-guard"
 STATE_MACHINE = f"{PREFIX}-backup-instance"
 DR_VAULT_ARN = f"arn:aws:backup:eu-central-1:{ACCOUNT}:backup-vault:{PREFIX}-dr"
+OTHER_ACCOUNT = "210987654321"
+# A vault in another account (a cross-account copy): examples/cross-account's other side.
+OTHER_ACCOUNT_VAULT_ARN = f"arn:aws:backup:{REGION}:{OTHER_ACCOUNT}:backup-vault:{PREFIX}-dr"
+AWS_EBS = "aws/ebs"  # World.instance(volume_keys=[AWS_EBS]): EBS's default, AWS managed key
 
 # The template's variables with the module's default timings: waits cost nothing here,
 # so the tests run the schedule a deployment runs.
@@ -212,16 +216,33 @@ class World:
 
     # ------------------------------------------------------------------ instances
     def instance(
-        self, platform: str = "linux", state: str = "running", tags: dict[str, str] | None = None
+        self,
+        platform: str = "linux",
+        state: str = "running",
+        tags: dict[str, str] | None = None,
+        volume_keys: list[str | None] | None = None,
     ) -> str:
+        """An instance; by default two unencrypted EBS volumes.
+
+        ``volume_keys``: one volume per entry, unencrypted (None), encrypted with EBS's
+        default AWS managed key (``AWS_EBS``, no KmsKeyId given: EBS picks aws/ebs), or
+        with the key named (an ARN from ``customer_key()``, or any key ARN).
+        """
+        keys = [None, None] if volume_keys is None else volume_keys
+        mappings = []
+        for index, key in enumerate(keys):
+            ebs: dict[str, Any] = {"VolumeSize": 8 if index == 0 else 100}
+            if key is not None:
+                ebs["Encrypted"] = True
+                if key != AWS_EBS:
+                    ebs["KmsKeyId"] = key
+            device = "/dev/xvda" if index == 0 else f"/dev/xvd{chr(ord('f') + index - 1)}"
+            mappings.append({"DeviceName": device, "Ebs": ebs})
         instance_id = self.ec2.run_instances(
             ImageId=self.images[platform],
             MinCount=1,
             MaxCount=1,
-            BlockDeviceMappings=[
-                {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}},
-                {"DeviceName": "/dev/xvdf", "Ebs": {"VolumeSize": 100}},
-            ],
+            BlockDeviceMappings=mappings,
             TagSpecifications=[
                 {
                     "ResourceType": "instance",
@@ -235,6 +256,14 @@ class World:
         if state == "stopped":
             self.ec2.stop_instances(InstanceIds=[instance_id])
         return instance_id
+
+    def customer_key(self) -> str:
+        """A customer-managed KMS key of this account (its ARN)."""
+        return client("kms").create_key(Description="app data")["KeyMetadata"]["Arn"]
+
+    def aws_managed_key(self) -> str:
+        """The ARN of aws/ebs (DescribeKey on the predefined alias creates it, as on AWS)."""
+        return client("kms").describe_key(KeyId=f"alias/{AWS_EBS}")["KeyMetadata"]["Arn"]
 
     def execution_input(
         self,

@@ -428,4 +428,4 @@ def test_lint_sdk_error_names_are_spelled_as_step_functions_does(template) -> No
             for name in value["ErrorEquals"]:
                 prefix = name.split(".")[0]
                 # moto writes "ssm.Invalid..." and "ec2.ec2Exception"; AWS "Ssm.", "Ec2.".
-                assert prefix in {"States", "Ssm", "Ec2", "Backup", "Sfn", "DynamoDB"}, name
+                assert prefix in {"States", "Ssm", "Ec2", "Backup", "Sfn", "DynamoDB", "Kms"}, name

@@ -137,6 +137,67 @@ def test_copy_job_lifecycle(world: World) -> None:
     assert copy["DestinationRecoveryPointArn"]
 
 
+def test_ebs_keys_and_copies_into_another_account(world: World) -> None:
+    from emulator.statemachine import AWS_EBS, OTHER_ACCOUNT_VAULT_ARN, client
+
+    kms = client("kms")
+    customer = kms.create_key()["KeyMetadata"]
+    aws_ebs = world.aws_managed_key()
+    assert kms.describe_key(KeyId=aws_ebs)["KeyMetadata"]["KeyManager"] == "AWS"
+    assert customer["KeyManager"] == "CUSTOMER"
+    # A key named by id is reported by its ARN; EBS's default key is aws/ebs.
+    on_aws = world.instance(volume_keys=[AWS_EBS, None])
+    on_customer = world.instance(volume_keys=[customer["KeyId"]])
+    keys = {
+        instance_id: [
+            v.get("KmsKeyId")
+            for v in world.ec2.describe_volumes(
+                Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}]
+            )["Volumes"]
+        ]
+        for instance_id in (on_aws, on_customer)
+    }
+    assert sorted(keys[on_aws], key=str) == sorted([aws_ebs, None], key=str)
+    assert keys[on_customer] == [customer["Arn"]]
+
+    def copy(instance_id: str, destination: str) -> dict:
+        job_id = start_job(world, instance_id, token=f"{instance_id}-{destination[-8:]}")
+        emulator.clock.advance(1000)
+        point = world.backup.describe_backup_job(BackupJobId=job_id)["RecoveryPointArn"]
+        copy_id = world.backup.start_copy_job(
+            RecoveryPointArn=point,
+            SourceBackupVaultName=VAULT,
+            IamRoleArn=ROLE,
+            DestinationBackupVaultArn=destination,
+        )["CopyJobId"]
+        emulator.clock.advance(2000)
+        return world.backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]
+
+    failed = copy(on_aws, OTHER_ACCOUNT_VAULT_ARN)
+    assert failed["State"] == "FAILED"
+    assert aws_ebs in failed["StatusMessage"]
+    snapshots = world.ec2.describe_snapshots(
+        Filters=[
+            {
+                "Name": "volume-id",
+                "Values": [
+                    v["VolumeId"]
+                    for v in world.ec2.describe_volumes(
+                        Filters=[{"Name": "attachment.instance-id", "Values": [on_aws]}]
+                    )["Volumes"]
+                ],
+            }
+        ]
+    )["Snapshots"]
+    assert sorted((s.get("KmsKeyId") for s in snapshots), key=str) == sorted(
+        [aws_ebs, None], key=str
+    )
+    assert copy(on_aws, "arn:aws:backup:eu-central-1:123456789012:backup-vault:dr")["State"] == (
+        "COMPLETED"
+    )
+    assert copy(on_customer, OTHER_ACCOUNT_VAULT_ARN)["State"] == "COMPLETED"
+
+
 # ------------------------------------------------------------------ SSM agent
 def send(
     world: World, instance_id: str, command: str, run_id: str = "run-1", max_freeze: int = 30

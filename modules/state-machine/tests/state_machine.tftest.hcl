@@ -146,7 +146,7 @@ run "no_action_is_a_wildcard_and_star_resources_are_describe_calls_only" {
   }
   assert {
     condition = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : contains([
-      "InspectInstancesAndSnapshots", "ReadAgentsAndCommands", "FollowJobs", "RunMetrics", "DeliverLogs", "WriteTraces"
+      "InspectInstancesAndSnapshots", "ReadAgentsAndCommands", "FollowJobs", "RunMetrics", "DeliverLogs", "WriteTraces", "ReadVolumesForTheCopyPreflight"
     ], s.Sid) if contains(flatten([s.Resource]), "*")])
     error_message = "Only Describe/Get calls without resource-level permissions, metrics, log delivery and traces may use Resource \"*\"."
   }
@@ -236,6 +236,34 @@ run "copies_only_into_the_listed_vaults_and_keys_only_through_their_services" {
   assert {
     condition     = aws_iam_role.this.permissions_boundary == "arn:aws:iam::111122223333:policy/landing-zone-boundary"
     error_message = "The permissions boundary must be set on the role."
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if anytrue([for a in flatten([s.Action]) : contains(["ec2:DescribeVolumes", "kms:DescribeKey"], a)]) && !contains(["EncryptGuardTable"], s.Sid)]) == 0
+    error_message = "Copies within this account (another Region) need no copy preflight: no ec2:DescribeVolumes, no kms:DescribeKey beyond the guard table's key."
+  }
+}
+
+run "copy_preflight_reads_volumes_and_describes_keys_only_for_copies_into_another_account" {
+  command = plan
+
+  variables {
+    copy_destination_vault_arns = [
+      "arn:aws:backup:eu-central-1:111122223333:backup-vault:acb-dr",
+      "arn:aws:backup:eu-west-1:444455556666:backup-vault:acb-dr",
+    ]
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(flatten([s.Action]), "ec2:DescribeVolumes")] == ["*"] && one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Action if s.Sid == "ReadVolumesForTheCopyPreflight"]) == ["ec2:DescribeVolumes"]
+    error_message = "ec2:DescribeVolumes (no resource-level permissions: \"*\") must be granted once, alone in its statement."
+  }
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(flatten([s.Action]), "kms:DescribeKey")] == ["arn:aws:kms:eu-west-1:*:key/*"]
+    error_message = "kms:DescribeKey must be granted once, on keys (not aliases) of this Region in any account (a volume's key may be shared from another account)."
+  }
+  assert {
+    condition     = flatten([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [for a in flatten([s.Action]) : a if startswith(a, "kms:")]]) == ["kms:DescribeKey"]
+    error_message = "Without a topic or table key, the only KMS action is kms:DescribeKey: the preflight never uses a key."
   }
 }
 
