@@ -168,21 +168,22 @@ class Run:
         if not offering:
             return
         for page in self.listing:
-            listed = inventory.read_page(
-                page,
-                self.partition,
-                self.region,
-                self.cfg.backup_tag_key,
-                self.cfg.opt_out_tag_key,
-            )
-            del page  # hold the parsed instances, not the whole response
-            self.tally.listed += len(listed)
-            for item in listed:
-                offering = self.consider(sink, item, offering)
-            if self.dry is not None:
-                self.dry.page_done()
+            offering = self.consume(sink, page, offering)
+            del page  # only the page in hand is held while the next one is read
             if not offering or sink.fatal is not None:
                 return
+
+    def consume(self, sink: Sink, page: dict[str, Any], offering: bool) -> bool:
+        """Start, skip, pass over or report each instance of one page."""
+        listed = inventory.read_page(
+            page, self.partition, self.region, self.cfg.backup_tag_key, self.cfg.opt_out_tag_key
+        )
+        self.tally.listed += len(listed)
+        for item in listed:
+            offering = self.consider(sink, item, offering)
+        if self.dry is not None:
+            self.dry.page_done()
+        return offering
 
     def consider(self, sink: Sink, item: inventory.Listed, offering: bool) -> bool:
         """Start, skip, pass over or report one listed instance."""

@@ -1,4 +1,7 @@
-"""DescribeInstances answered inside botocore, from a fleet generated on demand.
+"""AWS answered inside botocore: DescribeInstances from a fleet generated on demand,
+and StartExecution with Step Functions' idempotency.
+
+``PagedFleet``, DescribeInstances:
 
 A faithful stand-in for EC2's listing where moto is too slow (100,000 instances) or
 where a test must script pages, tokens and faults exactly:
@@ -15,6 +18,11 @@ Instances are built by ``make(index)`` when a page needs them: the stub holds no
 fleet. It plugs in with ``install(client)`` (a ``before-call`` handler, so botocore
 builds and validates the request as usual but sends nothing) and records every
 request.
+
+``Executions``, StartExecution: a new name starts (startDate now); the same name
+again answers ExecutionAlreadyExists, as AWS does once that execution has ended (the
+handler counts both "already" answers alike). It keeps the names (a set of strings)
+and nothing else.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+
+from discovery import clock
 
 ACCOUNT = "123456789012"
 
@@ -171,3 +181,34 @@ def _error(fault: Fault) -> Any:
         "ResponseMetadata": {"HTTPStatusCode": fault.status, "RequestId": "stub"},
     }
     return AWSResponse("https://ec2.invalid/", fault.status, {}, None), parsed
+
+
+@dataclass
+class Executions:
+    state_machine_arn: str
+    names: set[str] = field(default_factory=set)
+    calls: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def install(self, client: Any) -> None:
+        client.meta.events.register_first("before-call.states.StartExecution", self)
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+        name = json.loads(params["body"])["name"]
+        with self._lock:
+            self.calls += 1
+            exists = name in self.names
+            self.names.add(name)
+        if exists:
+            parsed: dict[str, Any] = {
+                "Error": {"Code": "ExecutionAlreadyExists", "Message": f"{name} exists"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            return AWSResponse("https://states.invalid/", 400, {}, None), parsed
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+        parsed = {
+            "executionArn": arn,
+            "startDate": clock.now(),  # the handler's own clock: virtual time agrees
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
+        return AWSResponse("https://states.invalid/", 200, {}, None), parsed
