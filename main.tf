@@ -94,6 +94,8 @@ module "discovery" {
   max_concurrency          = var.discovery.max_concurrency
   start_rate_per_second    = var.discovery.start_rate_per_second
   dry_run                  = var.discovery.dry_run
+  report_not_selected      = var.discovery.report_not_selected
+  not_selected_reporter    = var.discovery.not_selected_reporter
   log_retention_days       = var.log_retention_days
   log_kms_key_arn          = var.log_kms_key_arn
   permissions_boundary_arn = var.permissions_boundary_arn
