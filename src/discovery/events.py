@@ -47,9 +47,11 @@ CONTINUATION_KEYS = {"hop", "chain_started_at", "next_token", "listing_done", "p
 LEGACY_CONTINUATION_KEYS = {"resume_from_instance_id", "retry_instance_ids"}
 PLATFORMS = ("linux", "windows")
 STARTABLE_STATES = ("running", "stopped")
-# The rest of one page (DescribeInstances returns at most 1,000 instances) plus the
-# starts in flight when time ran out (2 x MAX_CONCURRENCY, at most 64).
-MAX_PENDING = 1000 + 2 * 64
+# In practice the rest of one page (DescribeInstances returns at most 1,000
+# instances) plus the starts in flight when time ran out (2 x MAX_CONCURRENCY, at
+# most 128): 1,128. Accepted up to 3,000 (about 170 KB, under the 256 KB of an
+# asynchronous payload), for an emulator whose pages are larger.
+MAX_PENDING = 3000
 MAX_NEXT_TOKEN = 8192
 
 

@@ -240,6 +240,12 @@ class Run:
             }
         if self.listing.done and not to_hand_on:
             return {}
+        if len(to_hand_on) > events.MAX_PENDING:
+            return {
+                "give_up": f"{len(to_hand_on)} instances to hand on, more than a continuation "
+                f"carries ({events.MAX_PENDING}): are DescribeInstances pages over 1,000?",
+                "not_started": len(to_hand_on),
+            }
         if self.tally.discovered == 0 and self.listing.pages == 0:
             return {
                 "give_up": "no progress in this invocation (throttled throughout, or a timeout "

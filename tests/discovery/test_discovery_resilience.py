@@ -269,6 +269,16 @@ def test_a_continuation_that_cannot_be_handed_on_is_notified_and_raised(paced, e
     assert metrics["NotStarted"] == not_started
 
 
+def test_more_to_hand_on_than_a_continuation_carries_is_reported(paced, monkeypatch):
+    monkeypatch.setattr(handler.events, "MAX_PENDING", 10)
+    fleet.make(30, {TAG: "nightly"})  # one moto page
+    with pytest.raises(handler.DiscoveryError, match="more than a continuation carries"):
+        handler.run(schedule_event(), budget(5), paced.hand_on)
+    assert paced.handed_on == []
+    (message,) = paced.messages()
+    assert "cannot finish" in message["description"]
+
+
 def test_no_progress_is_an_error_not_a_loop(aws):
     fleet.make(3, {TAG: "nightly"})
     with pytest.raises(handler.DiscoveryError, match="no progress"):
