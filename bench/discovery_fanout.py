@@ -208,7 +208,7 @@ def moto_part(instances: int, memory: bool) -> dict[str, Any]:
     per_reservation = 100
     inventory.PAGE_SIZE = 1000 // per_reservation  # moto pages by reservation
     out: dict[str, Any] = {"instances": instances}
-    with mock_aws(), fleet.fast_moto():
+    with fleet.fast_moto(), mock_aws():
         sfn = boto3.client("stepfunctions", region_name=REGION)
         os.environ["STATE_MACHINE_ARN"] = sfn.create_state_machine(
             name="bench",
@@ -267,7 +267,7 @@ def realistic_item() -> dict[str, Any]:
 
     from tests.discovery import fleet  # noqa: PLC0415
 
-    with mock_aws(), fleet.fast_moto():
+    with fleet.fast_moto(), mock_aws():
         fleet.make(1, {TAG: "nightly"})
         ec2 = boto3.client("ec2", region_name=REGION)
         item = ec2.describe_instances()["Reservations"][0]["Instances"][0]

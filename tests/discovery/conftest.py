@@ -89,6 +89,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, virtual_time: VirtualClock) -> Iterator
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # Until moto's reset at the end too (fleet.fast_moto says why).
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     clients.reset()
     config.load.cache_clear()
     with mock_aws(), fleet.fast_moto():

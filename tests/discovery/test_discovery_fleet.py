@@ -17,17 +17,18 @@ OPT_OUT = "AppConsistentBackupOptOut"
 
 @pytest.fixture
 def mixed_fleet(aws, monkeypatch):
-    """300 selected instances over many reservations and pages, and others that must not be."""
-    monkeypatch.setattr(inventory, "PAGE_SIZE", 7)  # moto pages by reservation: 7 pages
+    """About 100 selected instances in 25 reservations and 5 pages, and others that
+    must not be."""
+    monkeypatch.setattr(inventory, "PAGE_SIZE", 5)  # moto pages by reservation
     selected = {TAG: "nightly"}
     groups = {
-        "linux": fleet.make(180, selected, per_reservation=20)
-        + fleet.make(20, selected, per_reservation=1),
-        "windows": fleet.make(30, selected, windows=True, per_reservation=10),
-        "stopped": fleet.make(40, selected, state="stopped", per_reservation=20),
+        "linux": fleet.make(40, selected, per_reservation=10)
+        + fleet.make(8, selected, per_reservation=1),
+        "windows": fleet.make(12, selected, windows=True, per_reservation=6),
+        "stopped": fleet.make(16, selected, state="stopped", per_reservation=8),
         "pending": fleet.make(5, selected, state="pending"),
         "terminated": fleet.make(6, selected, state="terminated"),
-        "opted_out": fleet.make(20, {**selected, OPT_OUT: "True"}, per_reservation=4),
+        "opted_out": fleet.make(8, {**selected, OPT_OUT: "True"}, per_reservation=4),
         "opt_out_false": fleet.make(3, {**selected, OPT_OUT: "false"}),
         # Not selected: another value, a case variant, a prefix, another key, no tag.
         "other": fleet.make(10, {TAG: "weekly"})
@@ -44,7 +45,7 @@ def test_every_tagged_instance_gets_one_execution_and_a_replay_starts_nothing(mi
     eligible = set(
         groups["linux"] + groups["windows"] + groups["stopped"] + groups["opt_out_false"]
     )
-    assert len(eligible) > 250
+    assert len(eligible) > 75
 
     pages = []
     clients.get("ec2").meta.events.register(
@@ -68,11 +69,11 @@ def test_every_tagged_instance_gets_one_execution_and_a_replay_starts_nothing(mi
     assert summary["already_started"] == 0
     assert summary["failed"] == 0
     assert summary["skipped"] == {
-        "opted_out": 20,
+        "opted_out": 8,
         "state_pending": 5,
         "state_terminated": 6,
     }
-    assert summary["fleet_size"] == summary["discovered"] == len(eligible) + 31
+    assert summary["fleet_size"] == summary["discovered"] == len(eligible) + 19
     assert summary["run_complete"] is True
     assert summary["handed_on"] is False
     assert env.handed_on == []
@@ -238,7 +239,7 @@ def test_a_changed_policy_for_the_same_run_starts_nothing_twice(aws):
 
 def test_starts_begin_before_the_listing_ends(aws, monkeypatch):
     monkeypatch.setattr(inventory, "PAGE_SIZE", 2)  # two reservations of 20 a page
-    ids = fleet.make(200, {TAG: "nightly"}, per_reservation=20)
+    ids = fleet.make(120, {TAG: "nightly"}, per_reservation=20)
     calls = []
     for service, operation in (("ec2", "DescribeInstances"), ("stepfunctions", "StartExecution")):
         clients.get(service).meta.events.register(
@@ -248,7 +249,7 @@ def test_starts_begin_before_the_listing_ends(aws, monkeypatch):
     summary = handler.run(schedule_event(), FakeContext(), aws.hand_on)
 
     listings = [i for i, name in enumerate(calls) if name == "DescribeInstances"]
-    assert len(listings) == 5  # 200 instances, 40 a page: each page read once
+    assert len(listings) == 3  # 120 instances, 40 a page: each page read once
     first_start = calls.index("StartExecution")
     assert first_start < listings[1]  # the first page's starts did not wait for the rest
     # Each page is offered before the next one is asked for: at most the pool's queue

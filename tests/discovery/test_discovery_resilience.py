@@ -61,45 +61,45 @@ def starting(instance_ids):
 
 
 def test_throttling_loses_no_instance(aws, monkeypatch):
-    ids = fleet.make(200, {TAG: "nightly"}, per_reservation=50)
-    # 300 throttles: more than botocore's retry quota absorbs (it stops retrying after
+    ids = fleet.make(80, {TAG: "nightly"}, per_reservation=40)
+    # 160 throttles: more than botocore's retry quota absorbs (it stops retrying after
     # ~100 throttled retries), so the handler's own wait-and-retry is exercised too.
     fault = Fault(
         monkeypatch,
         StepFunctionBackend,
         "start_execution",
         sfn_error("ThrottlingException", "Rate exceeded"),
-        times=300,
+        times=160,
     )
 
     # The tests' virtual clock adds up back-offs that really overlap in the pool's
     # threads: give the invocation time enough that they cannot reach its deadline.
     summary = handler.run(schedule_event(), FakeContext(seconds=100_000), aws.hand_on)
 
-    assert fault.injected == 300
+    assert fault.injected == 160
     assert aws.clock.slept  # botocore's back-off and the handler's waited, in virtual time
     assert aws.started_ids() == sorted(ids)
-    assert summary["started"] == 200
+    assert summary["started"] == 80
     assert summary["failed"] == summary["deferred"] == 0
     assert aws.notifications() == []
 
 
 def test_time_running_out_hands_the_rest_on_and_continuations_finish(paced):
-    ids = fleet.make(330, {TAG: "nightly"}, per_reservation=30)
+    ids = fleet.make(130, {TAG: "nightly"}, per_reservation=30)
     skipped = fleet.make(7, {TAG: "nightly"}, state="pending")
 
-    summaries = paced.drive(schedule_event(), budget(100))
+    summaries = paced.drive(schedule_event(), budget(40))
 
-    assert len(summaries) >= 4  # 337 instances, about 100 starts per invocation
+    assert len(summaries) >= 4  # 137 instances, about 40 starts per invocation
     assert paced.started_ids() == sorted(ids)  # every one, exactly once
-    assert sum(s["started"] for s in summaries) == 330
+    assert sum(s["started"] for s in summaries) == 130
     assert all(not s["run_complete"] and s["handed_on"] for s in summaries[:-1])
     final = summaries[-1]
     assert final["run_complete"] is True
     assert final["hop"] == len(summaries) - 1
     totals = final["run_totals"]
-    assert totals["discovered"] == totals["fleet_size"] == totals["listed"] == 337
-    assert totals["started"] == 330
+    assert totals["discovered"] == totals["fleet_size"] == totals["listed"] == 137
+    assert totals["started"] == 130
     assert totals["already_started"] == totals["failed"] == totals["cursor_restarts"] == 0
     assert totals["skipped"] == {"state_pending": len(skipped)}
     assert totals["pages"] == 1  # moto's default page: every hop after the first resumed

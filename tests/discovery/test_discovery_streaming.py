@@ -4,8 +4,8 @@ cursor, and a fleet that cannot be finished. EC2 is the scripted stub of stubs.p
 
 from __future__ import annotations
 
-import gc
 import json
+import weakref
 
 import pytest
 
@@ -41,13 +41,17 @@ def page_token(page: int) -> str | None:
 def test_memory_holds_one_page_whatever_the_fleet(aws, monkeypatch):
     monkeypatch.setattr(inventory, "PAGE_SIZE", 50)
     fleet = stubs.PagedFleet(size=600, make=nightly)
+    live: weakref.WeakSet = weakref.WeakSet()
+
+    class Tracked(inventory.Instance):  # the instances the handler reads, counted alive
+        __slots__ = ("__weakref__",)
+
+        def __post_init__(self) -> None:
+            live.add(self)
+
+    monkeypatch.setattr(inventory, "Instance", Tracked)
     alive = []
-
-    def count(_request):
-        gc.collect()
-        alive.append(sum(isinstance(o, inventory.Instance) for o in gc.get_objects()))
-
-    fleet.on_page = count
+    fleet.on_page = lambda _request: alive.append(len(live))
     fleet.install(handler.clients.get("ec2"))
     executions = stubs.Executions(aws.state_machine_arn)
     executions.install(handler.clients.get("stepfunctions"))
