@@ -12,14 +12,14 @@ locals {
 
   # Instances no schedule selects: every schedule's tag value, and the one schedule
   # whose runs report them (docs/contracts.md sections 1 and 5).
-  schedule_tag_values = { for name, s in var.schedules : name => coalesce(s.tag_value, name) }
-  enabled_schedules   = sort([for name, s in var.schedules : name if s.enabled])
-  not_selected_reporter = !var.report_not_selected ? "" : coalesce(
+  tag_values_by_schedule = { for name, s in var.schedules : name => coalesce(s.tag_value, name) }
+  reporter_candidates    = sort([for name, s in var.schedules : name if s.enabled])
+  reporter = !var.report_not_selected ? "" : coalesce(
     var.not_selected_reporter,
-    try(local.enabled_schedules[0], sort(keys(var.schedules))[0]),
+    try(local.reporter_candidates[0], sort(keys(var.schedules))[0]),
   )
 
-  environment = {
+  function_environment = {
     STATE_MACHINE_ARN           = var.state_machine_arn
     BACKUP_TAG_KEY              = var.selection_tag_key
     OPT_OUT_TAG_KEY             = var.opt_out_tag_key
@@ -29,12 +29,12 @@ locals {
     START_RATE_PER_SECOND       = tostring(var.start_rate_per_second)
     START_BURST                 = tostring(var.start_burst)
     CONTINUATION_MARGIN_SECONDS = tostring(local.margin)
-    SCHEDULE_TAG_VALUES         = jsonencode(local.schedule_tag_values)
-    NOT_SELECTED_REPORTER       = local.not_selected_reporter
+    SCHEDULE_TAG_VALUES         = jsonencode(local.tag_values_by_schedule)
+    NOT_SELECTED_REPORTER       = local.reporter
   }
   # Lambda allows 4 KB of environment variables in all; the JSON of the map is a
   # little more than what Lambda counts (names and values), so it errs on the safe side.
-  environment_bytes = length(jsonencode(local.environment))
+  function_environment_bytes = length(jsonencode(local.function_environment))
 
   # ARNs built from names, so that the IAM policies are known at plan time and no
   # policy depends on the resource it grants access to.
@@ -105,7 +105,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.reserved_concurrent_executions
 
   environment {
-    variables = local.environment
+    variables = local.function_environment
   }
 
   logging_config {
@@ -142,7 +142,7 @@ resource "aws_lambda_function" "this" {
     }
 
     precondition {
-      condition     = local.environment_bytes <= 4096
+      condition     = local.function_environment_bytes <= 4096
       error_message = "The function's environment would exceed Lambda's 4 KB: the schedules' tag values (SCHEDULE_TAG_VALUES) take too much room. Use fewer schedules or shorter tag values."
     }
   }
