@@ -335,6 +335,7 @@ class Run:
             "other_schedules": self.tally.other_schedules,
             "failed_by_code": dict(sorted(self.tally.failed_by_code.items())),
             "listing_done": self.listing.done,
+            "listing_throttled": self.listing.interrupted,
             "handed_on": handed,
             "handed_on_pending": handed_on,
             "run_complete": complete,

@@ -172,7 +172,7 @@ class Listing:
         self.pages = 0  # pages read by this invocation
         self.seconds = 0.0  # spent waiting for DescribeInstances
         self.restarts = 0  # carried or fresh tokens refused: listed again from the first page
-        self.interrupted = False  # stopped on a throttled page when time ran out
+        self.interrupted = False  # the last request failed (throttled, 5xx): handed on as is
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Each page, once; stops when the listing ends or ``keep_going`` says stop.
@@ -186,6 +186,7 @@ class Listing:
                 for page in self._paginate():
                     self.pages += 1
                     wait = 1.0
+                    self.interrupted = False
                     token = page.get("NextToken") or None
                     self.next_token, self.done = token, token is None
                     yield page
@@ -195,9 +196,7 @@ class Listing:
                 code = error.response.get("Error", {}).get("Code", "")
                 status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
                 if code in THROTTLING or status >= 500:  # botocore's retries are spent
-                    if not self.keep_going():
-                        self.interrupted = True
-                        return
+                    self.interrupted = True  # until a page comes: the loop checks the time
                     clock.sleep(wait)
                     wait = min(wait * 2, MAX_PAGE_WAIT_SECONDS)
                     continue

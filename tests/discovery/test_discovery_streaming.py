@@ -100,6 +100,7 @@ def test_a_page_throttled_until_time_runs_out_is_handed_on_with_its_cursor(aws, 
 
     assert first["started"] == 10
     assert first["handed_on"] is True
+    assert first["listing_throttled"] is True
     (event,) = aws.handed_on
     assert event["continuation"]["next_token"] == page_token(2)
     assert event["continuation"]["pending"] == []
