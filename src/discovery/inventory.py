@@ -4,8 +4,11 @@ DescribeInstances goes through botocore's paginator, filtered server-side by the
 selection tag (``tag:<key>`` = the value, or ``tag-key`` = the key alone for the run
 that reports instances no schedule selects), at most 1,000 instances a page. The
 handler consumes each page before the next one is asked for, so one page is all it
-holds. EC2 filter values treat ``*`` and ``?`` as wildcards, so a value is escaped
-and the match checked again here: only an exact tag value selects an instance.
+holds (EC2 developer guide, "Pagination in the Amazon EC2 API": paginate describe
+calls, at most 1,000 items a page). EC2 filter values treat ``*`` and ``?`` as
+wildcards and a backslash as their escape (EC2 API reference, Filter; the filtering page of
+the EC2 user guide), so a value is escaped and the match checked again here: only an
+exact tag value selects an instance.
 
 The cursor: ``Listing.next_token`` is always the NextToken of the next page to read
 (None with ``done`` false: the first page). A continuation carries it to the next
