@@ -138,6 +138,8 @@ module "discovery" {
   max_concurrency            = var.discovery.max_concurrency
   start_rate_per_second      = var.discovery.start_rate_per_second
   dry_run                    = var.discovery.dry_run
+  report_not_selected        = var.discovery.report_not_selected
+  not_selected_reporter      = var.discovery.not_selected_reporter
   alarm_actions              = local.alarm_actions
   recovery_point_alarm_hours = var.monitoring.recovery_point_alarm_hours
   log_retention_days         = var.log_retention_days

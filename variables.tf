@@ -517,6 +517,8 @@ variable "discovery" {
     - max_concurrency: StartExecution calls in flight.
     - start_rate_per_second: client-side pace of StartExecution, under the account's quota (300/s refill in large regions, 150/s elsewhere).
     - dry_run: discover and report without starting anything.
+    - report_not_selected: report instances whose selection tag has a value no schedule selects (Nightly for nightly, a trailing space), once per cycle of not_selected_reporter.
+    - not_selected_reporter: the schedule whose runs report them (null: the first enabled schedule in name order). Its runs list every instance carrying the selection tag key.
   EOT
   type = object({
     runtime               = optional(string, "python3.12")
@@ -526,6 +528,8 @@ variable "discovery" {
     max_concurrency       = optional(number, 8)
     start_rate_per_second = optional(number, 50)
     dry_run               = optional(bool, false)
+    report_not_selected   = optional(bool, true)
+    not_selected_reporter = optional(string)
   })
   default = {}
 
@@ -557,6 +561,11 @@ variable "discovery" {
   validation {
     condition     = var.discovery.start_rate_per_second > 0 && var.discovery.start_rate_per_second <= 300
     error_message = "discovery.start_rate_per_second must be above 0 and at most 300, the StartExecution refill rate of the largest regions; going faster only buys throttling."
+  }
+
+  validation {
+    condition     = var.discovery.not_selected_reporter == null || contains(keys(var.schedules), coalesce(var.discovery.not_selected_reporter, "-"))
+    error_message = "discovery.not_selected_reporter must be null or the name of one of the schedules (a key of schedules): only a schedule's runs report the instances no schedule selects."
   }
 }
 

@@ -321,6 +321,12 @@ run "rejects_rate_over_quota" {
   expect_failures = [var.discovery]
 }
 
+run "rejects_a_not_selected_reporter_that_is_no_schedule" {
+  command = plan
+  variables { discovery = { not_selected_reporter = "weekly" } }
+  expect_failures = [var.discovery]
+}
+
 run "rejects_bad_permissions_boundary" {
   command = plan
   variables { permissions_boundary_arn = "arn:aws:iam::111122223333:role/boundary" }

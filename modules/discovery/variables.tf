@@ -147,8 +147,8 @@ variable "schedules" {
   }
 
   validation {
-    condition     = alltrue([for s in values(var.schedules) : s.policy.max_freeze_seconds >= 1 && s.policy.max_freeze_seconds <= 3600 && floor(s.policy.max_freeze_seconds) == s.policy.max_freeze_seconds])
-    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !(s.policy.max_freeze_seconds >= 1 && s.policy.max_freeze_seconds <= 3600 && floor(s.policy.max_freeze_seconds) == s.policy.max_freeze_seconds)])}: each policy.max_freeze_seconds must be a whole number from 1 to 3600: the instance's watchdog thaws after it, and writes block while frozen."
+    condition     = alltrue([for s in values(var.schedules) : s.policy.max_freeze_seconds >= 15 && s.policy.max_freeze_seconds <= 900 && floor(s.policy.max_freeze_seconds) == s.policy.max_freeze_seconds])
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !(s.policy.max_freeze_seconds >= 15 && s.policy.max_freeze_seconds <= 900 && floor(s.policy.max_freeze_seconds) == s.policy.max_freeze_seconds)])}: each policy.max_freeze_seconds must be a whole number from 15 to 900: the state machine keeps seconds to thaw before the bound, so less leaves AWS Backup no time to start the snapshots, and more stalls applications."
   }
 
   validation {
@@ -174,6 +174,23 @@ variable "dry_run" {
   description = "Every schedule only lists what it would back up and why the other instances are skipped, starting nothing (the summary log line and the function's return value say)."
   type        = bool
   default     = false
+}
+
+variable "report_not_selected" {
+  description = "Report the instances that carry selection_tag_key with a value no schedule selects (Nightly for nightly, a trailing space): one BackupNotSelected notification (severity 3) per instance per cycle of not_selected_reporter, and the NotSelected metric. That schedule's runs list by the tag key alone, which costs (instances carrying the key) / 1,000 DescribeInstances calls per cycle instead of its own instances / 1,000."
+  type        = bool
+  default     = true
+}
+
+variable "not_selected_reporter" {
+  description = "The schedule (a key of schedules) whose runs report the instances no schedule selects. Null: the first enabled schedule in name order (the first schedule when none is enabled). Pick the one that runs most often to hear soonest."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.not_selected_reporter == null || can(regex("^[a-z0-9][a-z0-9-]{0,31}$", coalesce(var.not_selected_reporter, "-")))
+    error_message = "not_selected_reporter must be null or a schedule name (1-32 lower-case letters, digits, hyphens), one of the keys of schedules."
+  }
 }
 
 variable "scheduler_retry" {
