@@ -25,7 +25,7 @@ TF_TESTED   := . $(sort $(patsubst %/tests/,%/,$(dir $(wildcard modules/*/tests/
 SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' '.ci/*' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
 ASL_FILES   := $(wildcard asl/*.asl.json)
 
-.PHONY: help test demo bench bench-fleet lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean
+.PHONY: help test demo bench bench-fleet lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean docs docs-check pre-commit smoke
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ test: tools lint validate tf-test checkov pytest ## Every check and test, offlin
 
 demo: $(VENV)/.installed .tfcli/terraformrc ## Apply the module into a local AWS emulator and run a backup cycle
 	$(BIN)/python -m demo
+
+smoke: $(VENV)/.installed .tfcli/terraformrc ## Try the module in a sandbox account: SMOKE_CONFIRM_ACCOUNT=<id> make smoke REGION=.. SUBNET=..
+	$(BIN)/python -m smoke --region "$(REGION)" --subnet "$(SUBNET)"
 
 bench: $(VENV)/.installed ## Print the benchmarks' figures (the fleet has its own target)
 	@for b in bench/*.py; do case "$$b" in bench/fleet*) continue;; esac; echo "== $$b"; $(BIN)/python "$$b"; done
@@ -71,7 +74,7 @@ node_modules/.installed: package.json package-lock.json
 
 # --- checks ------------------------------------------------------------------
 
-lint: ruff shellcheck fmt-check asl-lint package-check ## ruff, shellcheck, terraform fmt, asl-validator, Lambda package
+lint: ruff shellcheck fmt-check asl-lint package-check ## ruff, shellcheck, terraform fmt, asl-validator and statelint, Lambda package
 
 ruff: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -84,9 +87,10 @@ shellcheck:
 fmt-check: .tfcli/terraformrc
 	terraform fmt -check -recursive -diff
 
-asl-lint: node_modules/.installed
+asl-lint: node_modules/.installed $(VENV)/.installed
 	@test -n "$(ASL_FILES)" || { echo "no asl/*.asl.json found"; exit 1; }
 	node_modules/.bin/asl-validator --silent $(foreach f,$(ASL_FILES),--json-path $(f)) && echo "asl-validator: $(ASL_FILES) valid"
+	$(BIN)/python scripts/statelint_asl.py $(ASL_FILES)
 
 tf-init: .tfcli/terraformrc
 	@for d in $(TF_DIRS); do \
@@ -111,6 +115,15 @@ pytest: $(VENV)/.installed node_modules/.installed .tfcli/terraformrc ## Python 
 
 package-check: $(VENV)/.installed
 	$(BIN)/python scripts/package_lambda.py --check
+
+docs: $(VENV)/.installed ## Regenerate the README tables (terraform-docs layout) of the root, modules/* and examples/*
+	$(BIN)/python scripts/readme_tables.py
+
+docs-check: $(VENV)/.installed
+	$(BIN)/python scripts/readme_tables.py --check
+
+pre-commit: $(VENV)/.installed ## Install the git hooks of .pre-commit-config.yaml (they call these targets)
+	$(BIN)/pre-commit install --install-hooks
 
 package: $(VENV)/.installed ## Rebuild the Lambda package from src/ (deterministic)
 	$(BIN)/python scripts/package_lambda.py

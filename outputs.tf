@@ -53,9 +53,39 @@ output "dead_letter_queue_arn" {
   value       = module.discovery.dead_letter_queue_arn
 }
 
+output "subscriptions" {
+  description = "The topic's subscriptions, by the keys of var.notifications.subscriptions: arn, and pending_confirmation (true until the endpoint confirms; SNS delivers nothing to an e-mail or https endpoint before)."
+  value       = module.notifications.subscriptions
+}
+
 output "sns_topic_arn" {
   description = "ARN of the SNS topic failures and clears are published to (ServiceNow-ready JSON)."
   value       = module.notifications.topic_arn
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic every alarm of the module publishes to, ALARM and OK (CloudWatch's alarm JSON, no message attributes)."
+  value       = module.notifications.alarm_topic_arn
+}
+
+output "alarm_names" {
+  description = "Names of the alarms on silent failures: the discovery function's errors, throttles and dead letters, the scheduler's undelivered invocations, and no recovery point per schedule."
+  value       = module.discovery.alarm_names
+}
+
+output "servicenow_queue_url" {
+  description = "URL of the queue feeding the ServiceNow delivery function (null without servicenow)."
+  value       = try(module.servicenow_delivery[0].queue_url, null)
+}
+
+output "servicenow_dead_letter_queue_url" {
+  description = "URL of the ServiceNow dead-letter queue: events ServiceNow refused, each with its reason (null without servicenow)."
+  value       = try(module.servicenow_delivery[0].dead_letter_queue_url, null)
+}
+
+output "servicenow_function_name" {
+  description = "Name of the ServiceNow delivery function (null without servicenow)."
+  value       = try(module.servicenow_delivery[0].function_name, null)
 }
 
 output "vault_name" {
@@ -69,8 +99,13 @@ output "vault_arn" {
 }
 
 output "vault_kms_key_arn" {
-  description = "ARN of the KMS key encrypting the vault."
+  description = "ARN of the vault's KMS key. EC2 recovery points are not encrypted with it: they keep their EBS volumes' keys."
   value       = module.vault.kms_key_arn
+}
+
+output "vault_access_policy_json" {
+  description = "The vault access policy the module attaches (or, for a brought vault left alone, would attach): merge its Deny statement into that vault's own policy."
+  value       = module.vault.access_policy_json
 }
 
 output "backup_role_arn" {
@@ -78,9 +113,19 @@ output "backup_role_arn" {
   value       = module.vault.backup_role_arn
 }
 
-output "ssm_document_names" {
-  description = "Names of the SSM Command documents the module runs on instances (one document; its Command parameter is freeze, thaw or dry-run)."
-  value       = [module.instance_documents.document_name]
+output "restore_testing_plan_arn" {
+  description = "ARN of the AWS Backup restore testing plan, or null when restore testing is off."
+  value       = try(module.restore_testing[0].restore_testing_plan_arn, null)
+}
+
+output "restore_validation_function_name" {
+  description = "Name of the function validating restored instances, or null when restore testing is off."
+  value       = try(module.restore_testing[0].function_name, null)
+}
+
+output "ssm_document_name" {
+  description = "Name of the SSM Command document the module runs on instances (its Command parameter is freeze, thaw or dry-run). Replaces ssm_document_names, a list that always held this one name."
+  value       = module.instance_documents.document_name
 }
 
 output "schedules" {

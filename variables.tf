@@ -84,7 +84,7 @@ variable "schedules" {
 
   validation {
     condition     = alltrue([for name in keys(var.schedules) : can(regex("^[a-z0-9][a-z0-9-]{0,31}$", name))])
-    error_message = "Schedule names must be 1-32 lower-case letters, digits or hyphens (starting with a letter or digit): they become part of Step Functions execution names, which allow 80 characters."
+    error_message = "Schedule names must be 1-32 lower-case letters, digits or hyphens (starting with a letter or digit): they become part of Step Functions execution names, which allow 80 characters. Not so: ${join(", ", [for name in keys(var.schedules) : jsonencode(name) if !can(regex("^[a-z0-9][a-z0-9-]{0,31}$", name))])}."
   }
 
   validation {
@@ -93,52 +93,52 @@ variable "schedules" {
       can(regex("^rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)$", s.schedule_expression)) ||
       can(regex("^at\\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\)$", s.schedule_expression))
     )])
-    error_message = "Each schedule_expression must be one EventBridge Scheduler accepts: cron(minutes hours day-of-month month day-of-week year) with six fields, e.g. cron(0 1 * * ? *); rate(N minutes|hours|days), e.g. rate(12 hours); or at(yyyy-mm-ddThh:mm:ss) for a one-time run."
+    error_message = "schedule_expression of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.schedule_expression)})" if !(can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", s.schedule_expression)) || can(regex("^rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)$", s.schedule_expression)) || can(regex("^at\\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\)$", s.schedule_expression)))])}: EventBridge Scheduler accepts cron(minutes hours day-of-month month day-of-week year) with six fields, e.g. cron(0 1 * * ? *); rate(N minutes|hours|days), e.g. rate(12 hours); or at(yyyy-mm-ddThh:mm:ss) for a one-time run."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$", s.timezone))])
-    error_message = "Each timezone must be UTC or an IANA time zone name such as Europe/Paris or America/Argentina/Buenos_Aires."
+    error_message = "timezone of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.timezone)})" if !can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$", s.timezone))])}: it must be UTC or an IANA time zone name such as Europe/Paris or America/Argentina/Buenos_Aires."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.retention_days >= 1 && s.retention_days <= 36500 && floor(s.retention_days) == s.retention_days])
-    error_message = "Each retention_days must be a whole number of days from 1 to 36500 (AWS Backup's lifecycle range)."
+    error_message = "retention_days of ${join(", ", [for k, s in var.schedules : "${k} (${s.retention_days})" if !(s.retention_days >= 1 && s.retention_days <= 36500 && floor(s.retention_days) == s.retention_days)])}: it must be a whole number of days from 1 to 36500 (AWS Backup's lifecycle range)."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.flexible_window_minutes == null || try(s.flexible_window_minutes >= 1 && s.flexible_window_minutes <= 1440, false)])
-    error_message = "Each flexible_window_minutes must be null (start on time) or 1-1440 minutes, EventBridge Scheduler's range."
+    error_message = "flexible_window_minutes of ${join(", ", [for k, s in var.schedules : "${k} (${s.flexible_window_minutes})" if !(s.flexible_window_minutes == null || try(s.flexible_window_minutes >= 1 && s.flexible_window_minutes <= 1440, false))])}: it must be null (start on time) or 1-1440 minutes, EventBridge Scheduler's range."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.tag_value == null || can(regex("^[\\p{L}\\p{N}\\s_.:/=+@-]{1,256}$", s.tag_value))])
-    error_message = "Each tag_value must be a valid EC2 tag value: 1-256 letters, digits, spaces and _ . : / = + - @."
+    error_message = "tag_value of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.tag_value)})" if !(s.tag_value == null || can(regex("^[\\p{L}\\p{N}\\s_.:/=+@-]{1,256}$", s.tag_value)))])}: it must be a valid EC2 tag value, 1-256 letters, digits, spaces and _ . : / = + - @."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.max_freeze_seconds == null || try(s.max_freeze_seconds >= 15 && s.max_freeze_seconds <= 900 && floor(s.max_freeze_seconds) == s.max_freeze_seconds, false)])
-    error_message = "Each schedule's max_freeze_seconds must be null (use the module's) or a whole number of seconds from 15 to 900: the state machine keeps 8 seconds to thaw before the bound, so less leaves AWS Backup no time to start the snapshots, and more stalls applications."
+    error_message = "max_freeze_seconds of ${join(", ", [for k, s in var.schedules : "${k} (${s.max_freeze_seconds})" if !(s.max_freeze_seconds == null || try(s.max_freeze_seconds >= 15 && s.max_freeze_seconds <= 900 && floor(s.max_freeze_seconds) == s.max_freeze_seconds, false))])}: it must be null (use the module's) or a whole number of seconds from 15 to 900: the state machine keeps 8 seconds to thaw before the bound, so less leaves AWS Backup no time to start the snapshots, and more stalls applications."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.on_freeze_failure == null || contains(["crash-consistent", "skip", "fail"], coalesce(s.on_freeze_failure, "x"))])
-    error_message = "Each schedule's on_freeze_failure must be null (use the module's), crash-consistent, skip or fail."
+    error_message = "on_freeze_failure of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.on_freeze_failure)})" if !(s.on_freeze_failure == null || contains(["crash-consistent", "skip", "fail"], coalesce(s.on_freeze_failure, "x")))])}: it must be null (use the module's), crash-consistent, skip or fail."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.stopped_instances == null || contains(["backup", "skip"], coalesce(s.stopped_instances, "x"))])
-    error_message = "Each schedule's stopped_instances must be null (use the module's), backup or skip."
+    error_message = "stopped_instances of ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.stopped_instances)})" if !(s.stopped_instances == null || contains(["backup", "skip"], coalesce(s.stopped_instances, "x")))])}: it must be null (use the module's), backup or skip."
   }
 
   validation {
     condition     = length(distinct([for k, s in var.schedules : coalesce(s.tag_value, k)])) == length(var.schedules)
-    error_message = "Two schedules select the same tag_value: each instance would be backed up twice per cycle and the second job would wait behind the first (AWS Backup runs one job per resource at a time). Give each schedule its own tag_value."
+    error_message = "Schedules ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(coalesce(s.tag_value, k))})" if length([for k2, s2 in var.schedules : k2 if coalesce(s2.tag_value, k2) == coalesce(s.tag_value, k)]) > 1])} select the same tag_value. Each instance would be backed up twice per cycle and the second job would wait behind the first (AWS Backup runs one job per resource at a time). Give each schedule its own tag_value."
   }
 
   validation {
     condition     = var.vault.lock == null ? true : alltrue([for s in values(var.schedules) : s.retention_days >= var.vault.lock.min_retention_days && s.retention_days <= coalesce(var.vault.lock.max_retention_days, 36500)])
-    error_message = "A schedule's retention_days lies outside the vault lock's min/max retention: AWS Backup would refuse every backup job of that schedule."
+    error_message = "retention_days of ${join(", ", [for k, s in var.schedules : "${k} (${s.retention_days})" if var.vault.lock != null && !(s.retention_days >= try(var.vault.lock.min_retention_days, 0) && s.retention_days <= try(coalesce(var.vault.lock.max_retention_days, 36500), 36500))])} lies outside the vault lock's retention (${try(var.vault.lock.min_retention_days, "?")} to ${try(coalesce(var.vault.lock.max_retention_days, 36500), "?")} days): AWS Backup would refuse every backup job of that schedule."
   }
 }
 
@@ -179,6 +179,48 @@ variable "stopped_instances" {
   }
 }
 
+variable "instance_hooks" {
+  description = <<-EOT
+    Where the instances' hooks live, fixed in the SSM document when it is created (no command can name another directory):
+    - pre_freeze_dir: executables run as root, in name order, before the freeze; one failing aborts the freeze.
+    - post_thaw_dir: executables run as root, in reverse name order, after the thaw (also the watchdog's); the post-thaw hook named N runs only when the pre-freeze hook named N ran for that freeze.
+    On the instance, every directory leading to a hook and the hook itself (symbolic links resolved) must be owned by root and not writable by group or others, or no hook of that phase runs. See ssm/README.md.
+  EOT
+  type = object({
+    pre_freeze_dir = optional(string, "/etc/app-consistent-backup/pre-freeze.d")
+    post_thaw_dir  = optional(string, "/etc/app-consistent-backup/post-thaw.d")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k, d in var.instance_hooks : can(regex("^(/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+$", d))])
+    error_message = "instance_hooks: each of pre_freeze_dir and post_thaw_dir must be an absolute path of letters, digits, '.', '_' and '-', without '.' or '..' components or a trailing '/' (it is written into the SSM document's shell step)."
+  }
+
+  validation {
+    condition     = !anytrue([for k, d in var.instance_hooks : can(regex("^/([^/]+|(usr/(local/)?)?(s?bin|lib(exec|64)?))$", d))])
+    error_message = "instance_hooks: neither pre_freeze_dir nor post_thaw_dir may be a top-level directory or a system program directory such as /usr/sbin: every executable in it runs as root at each backup."
+  }
+}
+
+variable "auto_selection_exclusions" {
+  description = "Paths whose filesystems a freeze leaves out when it chooses the filesystems itself (the default, without IncludeMountpoints): services must keep writing there, and auditd can halt the system when it cannot (CIS and STIG layouts mount /var/log/audit, /tmp and /var/tmp apart). A path that does not exist on an instance excludes nothing; a command naming a filesystem in IncludeMountpoints freezes it all the same. Fixed in the SSM document. [] leaves nothing out."
+  type        = list(string)
+  default     = ["/var/log/audit", "/tmp", "/var/tmp"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for p in var.auto_selection_exclusions : can(regex("^(/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+$", p))])
+    error_message = "auto_selection_exclusions: each entry must be an absolute path of letters, digits, '.', '_' and '-', without '.' or '..' components or a trailing '/' (it is written into the SSM document's shell step)."
+  }
+
+  validation {
+    condition     = length(join(":", var.auto_selection_exclusions)) <= 4096
+    error_message = "auto_selection_exclusions must fit in 4096 characters, joined with ':'."
+  }
+}
+
 ################################################################################
 # Where backups go
 ################################################################################
@@ -188,9 +230,10 @@ variable "vault" {
     The AWS Backup vault:
     - create: create the vault (default) or use an existing one named by name.
     - name: the vault's name (default: name_prefix).
-    - kms_key_arn: customer-managed key for a created vault (null creates one; AWS managed keys are refused: their recovery points cannot be copied across accounts).
-    - lock: optional Vault Lock (min/max retention days; changeable_for_days >= 3 makes it compliance mode after that grace period).
+    - kms_key_arn: customer-managed key ARN for a created vault (null creates one). It encrypts backups of resource types AWS Backup fully manages; EC2 recovery points keep their EBS volumes' keys and are not re-encrypted with it.
+    - lock: optional Vault Lock (min/max retention days; changeable_for_days >= 3 makes it compliance mode after that grace period: recommended for production).
     - force_destroy: let terraform destroy delete a vault holding recovery points (test accounts only).
+    - access_policy: denies deleting recovery points, changing their lifecycle and deleting the vault to all but break_glass_principal_arns; enabled null (default) attaches it to a created vault only (it would replace a brought vault's policy); deny_policy_changes also guards the policy and lock (docs/compliance.md).
   EOT
   type = object({
     create        = optional(bool, true)
@@ -202,6 +245,11 @@ variable "vault" {
       max_retention_days  = optional(number)
       changeable_for_days = optional(number)
     }))
+    access_policy = optional(object({
+      enabled                    = optional(bool)
+      break_glass_principal_arns = optional(list(string), [])
+      deny_policy_changes        = optional(bool, false)
+    }), {})
   })
   default = {}
 
@@ -216,13 +264,8 @@ variable "vault" {
   }
 
   validation {
-    condition     = var.vault.kms_key_arn == null || !can(regex(":alias/aws/", coalesce(var.vault.kms_key_arn, "x")))
-    error_message = "vault.kms_key_arn must not be an AWS managed key (alias/aws/backup): its policy cannot be changed, so its recovery points cannot be copied to another account. Bring a customer-managed key or leave it null."
-  }
-
-  validation {
     condition     = var.vault.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.vault.kms_key_arn, "x")))
-    error_message = "vault.kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID): AWS Backup takes no key ids or aliases for vault encryption."
+    error_message = "vault.kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID): AWS Backup takes no key ids or aliases (alias/aws/backup included) for vault encryption."
   }
 
   validation {
@@ -247,7 +290,7 @@ variable "vault" {
 }
 
 variable "copy_destinations" {
-  description = "Vaults every recovery point is copied to after the backup completes (another region, another account). A cross-account destination needs the source vault's key to be a customer-managed key and the destination vault's access policy to allow this account."
+  description = "Vaults every recovery point is copied to after the backup completes (another region, another account). EC2 recovery points keep their EBS volumes' keys, so a copy to another account needs the volumes encrypted with customer-managed keys whose policies let that account use them (volumes on the AWS managed aws/ebs key cannot be copied across accounts), the accounts in one AWS Organization with cross-account backup turned on, and the destination vault's access policy allowing backup:CopyIntoBackupVault from this account (modules/destination-vault; docs/compliance.md)."
   type = list(object({
     destination_vault_arn = string
     retention_days        = optional(number)
@@ -256,17 +299,69 @@ variable "copy_destinations" {
 
   validation {
     condition     = alltrue([for c in var.copy_destinations : can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[a-zA-Z0-9_-]{2,50}$", c.destination_vault_arn))])
-    error_message = "Each destination_vault_arn must be a backup vault ARN: arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME."
+    error_message = "copy_destinations ${join(", ", [for i, c in var.copy_destinations : "[${i}] (${jsonencode(c.destination_vault_arn)})" if !can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[a-zA-Z0-9_-]{2,50}$", c.destination_vault_arn))])}: destination_vault_arn must be a backup vault ARN, arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME."
   }
 
   validation {
     condition     = alltrue([for c in var.copy_destinations : c.retention_days == null || try(c.retention_days >= 1 && c.retention_days <= 36500, false)])
-    error_message = "Each copy's retention_days must be null (same as the source) or from 1 to 36500 days."
+    error_message = "retention_days of copy_destinations ${join(", ", [for i, c in var.copy_destinations : "[${i}] (${c.retention_days})" if !(c.retention_days == null || try(c.retention_days >= 1 && c.retention_days <= 36500, false))])}: it must be null (same as the source) or from 1 to 36500 days."
   }
 
   validation {
     condition     = length(distinct([for c in var.copy_destinations : c.destination_vault_arn])) == length(var.copy_destinations)
-    error_message = "copy_destinations names the same vault twice: each copy would be made twice."
+    error_message = "copy_destinations ${join(", ", [for i, c in var.copy_destinations : "[${i}] (${c.destination_vault_arn})" if length([for c2 in var.copy_destinations : c2 if c2.destination_vault_arn == c.destination_vault_arn]) > 1])} name the same vault: each copy would be made twice."
+  }
+}
+
+variable "report_plan" {
+  description = <<-EOT
+    Optional AWS Backup Audit Manager report plan (null: none), delivered to an S3 bucket you own whose policy lets AWS Backup write (docs/compliance.md):
+    - s3_bucket_name, s3_key_prefix: where the reports go.
+    - formats: CSV and/or JSON.
+    - report_template: BACKUP_JOB_REPORT (default), COPY_JOB_REPORT or RESTORE_JOB_REPORT. A job report covers the account and Region; the module's jobs are those of its vault.
+  EOT
+  type = object({
+    s3_bucket_name  = string
+    s3_key_prefix   = optional(string)
+    formats         = optional(list(string), ["CSV", "JSON"])
+    report_template = optional(string, "BACKUP_JOB_REPORT")
+  })
+  default = null
+}
+
+variable "restore_testing" {
+  description = <<-EOT
+    Optional AWS Backup restore testing of the module's recovery points, with a validation of each restored instance reported to AWS Backup and to the notifications (docs/compliance.md, docs/contracts.md section 6). Off by default: each test launches instances.
+    - enabled: create the restore testing plan, its selections and the validation function.
+    - schedules: names of the schedules whose instances are tested (default: all); one selection each, by the selection tag.
+    - schedule_expression / timezone / start_window_hours: when the tests run (AWS Backup cron).
+    - algorithm / selection_window_days: which recovery point of each instance (LATEST_WITHIN_WINDOW or RANDOM_WITHIN_WINDOW, among the last N days), from the module's vault only.
+    - validation_window_hours: how long AWS Backup keeps a restored instance for the validation (1-168).
+    - restore_metadata_overrides: EC2 restore metadata (instanceType, subnetId, securityGroupIds, requireImdsV2, iamInstanceProfileName; default restores the instance profile, which the SSM agent needs).
+    - instance_role_arns: roles of those instance profiles, which AWS Backup's restore role may pass to EC2.
+    - agent_wait_seconds, check_timeout_seconds, check_dir: the validation's bounds and the instance directory of the user's checks.
+  EOT
+  type = object({
+    enabled                    = optional(bool, false)
+    schedules                  = optional(list(string))
+    schedule_expression        = optional(string, "cron(0 5 ? * SUN *)")
+    timezone                   = optional(string, "UTC")
+    start_window_hours         = optional(number, 8)
+    algorithm                  = optional(string, "LATEST_WITHIN_WINDOW")
+    selection_window_days      = optional(number, 7)
+    validation_window_hours    = optional(number, 4)
+    restore_metadata_overrides = optional(map(string), { iamInstanceProfileName = "UseBackedUpValue" })
+    instance_role_arns         = optional(list(string), [])
+    agent_wait_seconds         = optional(number, 900)
+    check_timeout_seconds      = optional(number, 300)
+    check_dir                  = optional(string, "/etc/app-consistent-backup/restore-check.d")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.restore_testing.schedules == null ? true : alltrue([for n in coalesce(var.restore_testing.schedules, []) : contains(keys(var.schedules), n)])
+    error_message = "restore_testing.schedules must name schedules of var.schedules: their instances are the ones restore-tested."
   }
 }
 
@@ -276,23 +371,29 @@ variable "copy_destinations" {
 
 variable "notifications" {
   description = <<-EOT
-    Where failures (and clears) go, in ServiceNow Event Management's fields:
-    - create_topic: create a KMS-encrypted SNS topic (default) or use topic_arn.
-    - topic_arn / kms_key_arn: a brought topic and its key (the key gets publish rights for the module's roles).
-    - kms_key_arn with create_topic: a customer-managed key for the created topic (null creates one).
-    - subscriptions: by name; protocol email, email-json, https (ServiceNow, webhooks), sqs or lambda; optional filter_policy on the message attributes severity, stage, outcome, instance_id.
+    Where failures, clears and alarms go:
+    - create_topic: create KMS-encrypted SNS topics (default): one for the notifications (ServiceNow Event Management's fields), one for the alarms; or use topic_arn.
+    - topic_arn / kms_key_arn: a brought topic and its key (the key gets publish rights for the module's roles); alarm_topic_arn: where alarms go then (default: the brought topic).
+    - kms_key_arn with create_topic: a customer-managed key for the created topics (null creates one).
+    - subscriptions: by name; protocol email, email-json, https (webhooks), sqs or lambda; optional filter_policy on the message attributes severity, stage, outcome, instance_id; alarms (default true) also subscribes the endpoint to the alarm topic, unfiltered; grant_access (default true) writes the sqs queue's policy or the lambda permission SNS needs; content_type, delivery_policy, confirmation_timeout_in_minutes, endpoint_auto_confirms for https. ServiceNow is not a subscription: see servicenow.
     - notify_on_success: publish every success too (severity 5), not only the clear after a failure.
   EOT
   type = object({
-    create_topic = optional(bool, true)
-    topic_arn    = optional(string)
-    kms_key_arn  = optional(string)
+    create_topic    = optional(bool, true)
+    topic_arn       = optional(string)
+    kms_key_arn     = optional(string)
+    alarm_topic_arn = optional(string)
     subscriptions = optional(map(object({
-      protocol               = string
-      endpoint               = string
-      filter_policy          = optional(string)
-      raw_message_delivery   = optional(bool, false)
-      endpoint_auto_confirms = optional(bool, false)
+      protocol                        = string
+      endpoint                        = string
+      filter_policy                   = optional(string)
+      alarms                          = optional(bool, true)
+      raw_message_delivery            = optional(bool, false)
+      grant_access                    = optional(bool, true)
+      content_type                    = optional(string)
+      delivery_policy                 = optional(string)
+      confirmation_timeout_in_minutes = optional(number, 1)
+      endpoint_auto_confirms          = optional(bool, false)
     })), {})
     notify_on_success = optional(bool, false)
   })
@@ -309,33 +410,98 @@ variable "notifications" {
   }
 
   validation {
+    condition     = var.notifications.alarm_topic_arn == null || (!var.notifications.create_topic && can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", coalesce(var.notifications.alarm_topic_arn, "x"))))
+    error_message = "notifications.alarm_topic_arn is for a brought topic (create_topic = false) and must be a standard SNS topic ARN: with create_topic the module creates the alarm topic."
+  }
+
+  validation {
     condition     = var.notifications.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.notifications.kms_key_arn, "x")))
     error_message = "notifications.kms_key_arn must be a customer-managed KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID); AWS managed alias/aws/sns is refused because CloudWatch alarms cannot publish through it."
   }
 
   validation {
     condition     = alltrue([for s in values(var.notifications.subscriptions) : contains(["email", "email-json", "https", "sqs", "lambda"], s.protocol)])
-    error_message = "Each subscription's protocol must be email, email-json, https, sqs or lambda. Plain http is refused: the messages name instances and failures and must not cross the network in clear text."
+    error_message = "protocol of subscription ${join(", ", [for k, s in var.notifications.subscriptions : "${k} (${jsonencode(s.protocol)})" if !contains(["email", "email-json", "https", "sqs", "lambda"], s.protocol)])}: it must be email, email-json, https, sqs or lambda. Plain http is refused: the messages name instances and failures and must not cross the network in clear text."
   }
 
   validation {
     condition     = alltrue([for s in values(var.notifications.subscriptions) : s.protocol != "https" || can(regex("^https://\\S+$", s.endpoint))])
-    error_message = "An https subscription's endpoint must be an https:// URL (for ServiceNow Event Management: https://INSTANCE.service-now.com/api/global/em/jsonv2)."
+    error_message = "endpoint of https subscription ${join(", ", [for k, s in var.notifications.subscriptions : "${k} (${jsonencode(s.endpoint)})" if !(s.protocol != "https" || can(regex("^https://\\S+$", s.endpoint)))])}: it must be an https:// URL."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.notifications.subscriptions) : !can(regex("(?i)/api/global/em/jsonv2|/em_event\\.do", s.endpoint))])
+    error_message = "ServiceNow's jsonv2 web service cannot be an SNS subscription: it cannot answer SNS's SubscriptionConfirmation (the subscription stays pending and nothing is delivered), and it wants {\"records\": [...]} as application/json with credentials. Set servicenow = { instance_url, secret_arn } instead: the module delivers through a queue and a function."
   }
 
   validation {
     condition     = alltrue([for s in values(var.notifications.subscriptions) : !startswith(s.protocol, "email") || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint))])
-    error_message = "An email subscription's endpoint must be an email address."
+    error_message = "endpoint of email subscription ${join(", ", [for k, s in var.notifications.subscriptions : "${k} (${jsonencode(s.endpoint)})" if !(!startswith(s.protocol, "email") || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint)))])}: it must be an email address."
   }
 
   validation {
     condition     = alltrue([for s in values(var.notifications.subscriptions) : s.filter_policy == null || can(jsondecode(s.filter_policy))])
-    error_message = "A subscription's filter_policy must be JSON, such as {\"severity\": [\"1\", \"2\"]}; SNS rejects anything else at apply time."
+    error_message = "filter_policy of subscription ${join(", ", [for k, s in var.notifications.subscriptions : k if !(s.filter_policy == null || can(jsondecode(s.filter_policy)))])}: it must be JSON, such as {\"severity\": [\"1\", \"2\"]}; SNS rejects anything else at apply time."
   }
 
   validation {
     condition     = var.notifications.create_topic || length(var.notifications.subscriptions) == 0
     error_message = "notifications.subscriptions are only managed on a topic the module creates; subscribe to a brought topic where that topic is managed."
+  }
+}
+
+variable "servicenow" {
+  description = <<-EOT
+    Deliver the notifications and alarms to ServiceNow Event Management (modules/servicenow-delivery); null (default): no delivery. SNS feeds an SQS queue, a function POSTs each event to INSTANCE/api/global/em/jsonv2:
+    - instance_url: https://INSTANCE.service-now.com, no path.
+    - secret_arn: Secrets Manager secret, JSON {"username", "password"} of a user with evt_mgmt_integration, or {"api_key"}; read at run time, never in the plan or the state.
+    - secret_kms_key_arn: the secret's customer-managed key, if any (kms:Decrypt through Secrets Manager only).
+    - max_receive_count, batch_size, maximum_concurrency, max_attempts, request_timeout_seconds, memory_size, timeout, queue_kms_key_arn: see the submodule.
+  EOT
+  type = object({
+    instance_url            = string
+    secret_arn              = string
+    secret_kms_key_arn      = optional(string)
+    queue_kms_key_arn       = optional(string)
+    max_receive_count       = optional(number, 20)
+    batch_size              = optional(number, 10)
+    maximum_concurrency     = optional(number, 2)
+    max_attempts            = optional(number, 3)
+    request_timeout_seconds = optional(number, 10)
+    memory_size             = optional(number, 128)
+    timeout                 = optional(number, 120)
+  })
+  default = null
+
+  validation {
+    condition     = var.servicenow == null || can(regex("^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$", var.servicenow.instance_url)) || can(regex("^http://(127\\.[0-9]+\\.[0-9]+\\.[0-9]+|localhost|\\[::1\\]):[0-9]{1,5}/?$", var.servicenow.instance_url))
+    error_message = "servicenow.instance_url must be the instance's https:// address without a path, e.g. https://acme.service-now.com (not .../api/global/em/jsonv2)."
+  }
+
+  validation {
+    condition     = var.servicenow == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.servicenow.secret_arn))
+    error_message = "servicenow.secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX), not the credentials: they never enter the plan or the state."
+  }
+}
+
+variable "monitoring" {
+  description = <<-EOT
+    The alarms on silent failures (docs/contracts.md section 8), all on the alarm topic:
+    - recovery_point_alarm_hours: per schedule name, alarm when it produced no recovery point in this many hours (1-168; 0: no alarm). Default: the schedule's interval plus a quarter (at least an hour) plus its flexible window, for rate(...) and daily cron(...) schedules.
+  EOT
+  type = object({
+    recovery_point_alarm_hours = optional(map(number), {})
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for h in values(var.monitoring.recovery_point_alarm_hours) : h == 0 || (h >= 1 && h <= 168 && floor(h) == h)])
+    error_message = "Each monitoring.recovery_point_alarm_hours value must be 0 (no alarm) or a whole number of hours from 1 to 168: CloudWatch evaluates an alarm over 7 days at most."
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.monitoring.recovery_point_alarm_hours) : contains(keys(var.schedules), name)])
+    error_message = "monitoring.recovery_point_alarm_hours names a schedule that is not in var.schedules: a misspelt name would leave its schedule on the default."
   }
 }
 
@@ -351,6 +517,8 @@ variable "discovery" {
     - max_concurrency: StartExecution calls in flight.
     - start_rate_per_second: client-side pace of StartExecution, under the account's quota (300/s refill in large regions, 150/s elsewhere).
     - dry_run: discover and report without starting anything.
+    - report_not_selected: report instances whose selection tag has a value no schedule selects (Nightly for nightly, a trailing space), once per cycle of not_selected_reporter.
+    - not_selected_reporter: the schedule whose runs report them (null: the first enabled schedule in name order). Its runs list every instance carrying the selection tag key.
   EOT
   type = object({
     runtime               = optional(string, "python3.12")
@@ -360,6 +528,8 @@ variable "discovery" {
     max_concurrency       = optional(number, 8)
     start_rate_per_second = optional(number, 50)
     dry_run               = optional(bool, false)
+    report_not_selected   = optional(bool, true)
+    not_selected_reporter = optional(string)
   })
   default = {}
 
@@ -391,6 +561,11 @@ variable "discovery" {
   validation {
     condition     = var.discovery.start_rate_per_second > 0 && var.discovery.start_rate_per_second <= 300
     error_message = "discovery.start_rate_per_second must be above 0 and at most 300, the StartExecution refill rate of the largest regions; going faster only buys throttling."
+  }
+
+  validation {
+    condition     = var.discovery.not_selected_reporter == null || contains(keys(var.schedules), coalesce(var.discovery.not_selected_reporter, "-"))
+    error_message = "discovery.not_selected_reporter must be null or the name of one of the schedules (a key of schedules): only a schedule's runs report the instances no schedule selects."
   }
 }
 

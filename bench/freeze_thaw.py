@@ -8,7 +8,9 @@ Prints:
   and from a separate writer process blocked on a frozen filesystem.
 
 Run: sudo .venv/bin/python bench/freeze_thaw.py [--rounds 5] [--watchdog-rounds 3]
-Only filesystems that this script mounts under its own temporary directory are frozen.
+Only filesystems that this script mounts under its own temporary directory are frozen; that
+directory lies below directories only root can change (the script refuses any other), and
+the script runs in the form the SSM document ships it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ssm"))
 
-from acb_harness import Acb, Mounts, Writer, run_script, sh
+from acb_harness import Acb, Mounts, Writer, secure_parent, sh
 
 ISO_MS = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -51,7 +53,7 @@ def timed(fn) -> tuple[float, object]:
 
 
 def bench(rounds: int, watchdog_rounds: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="acb-bench-", dir="/tmp") as d:
+    with tempfile.TemporaryDirectory(prefix="acb-bench-", dir=secure_parent()) as d:
         base = Path(d)
         base.chmod(0o755)
         acb = Acb(base=base, mount_root=base / "mnt")
@@ -72,7 +74,7 @@ def bench(rounds: int, watchdog_rounds: int) -> None:
                 raw_thaw.append(ms)
 
                 env = acb.env("freeze", f"bench-{i}", ACB_INCLUDE_MOUNTPOINTS=",".join(include))
-                ms, res = timed(lambda env=env: run_script(env))
+                ms, res = timed(lambda env=env: acb.run(env))
                 check(res.rc == 0, res)
                 freeze_cmd.append(ms)
                 ms, res = timed(lambda i=i: acb.thaw(run_id=f"bench-{i}"))
@@ -92,7 +94,7 @@ def bench(rounds: int, watchdog_rounds: int) -> None:
                     ACB_INCLUDE_MOUNTPOINTS=",".join(include),
                     ACB_MAX_FREEZE_SECONDS="1",
                 )
-                res = run_script(env)
+                res = acb.run(env)
                 check(res.rc == 0, res)
                 deadline = epoch(res.out["watchdog"]["deadline"])
                 writer = Writer(fss[-1])

@@ -12,8 +12,14 @@
    deployed state machine, the emulated SSM agents; as root with loop devices, one
    instance's freeze and thaw run the deployed SSM document for real against
    loop-mounted filesystems (``emulator.real_agent``, ``demo.livefs``);
-5. prints a report (``demo.report``), destroys everything with Terraform and cleans up,
-   also when interrupted.
+5. delivers the failures to a local ServiceNow (``emulator.servicenow``, a real HTTP
+   server on the loopback): the topic's queue drained as Lambda's event source mapping
+   does, each batch through the deployed delivery function (``demo.servicenow``);
+6. a crash drill: the deployed discovery code fails, its alarm is evaluated as
+   CloudWatch does (``emulator.cloudwatch``), and the alarm and its OK reach ServiceNow
+   the same way;
+7. prints a report (``demo.report``), with the bodies ServiceNow received, destroys
+   everything with Terraform and cleans up, also when interrupted.
 
 The exit code is 0 when every instance ended as expected, 1 otherwise.
 ``tests/e2e`` runs the same thing and asserts each instance's outcome.

@@ -1,8 +1,11 @@
 """Real filesystems for the demo's live instance: loop images the demo mounts itself.
 
 Safety rules (the real ``fsfreeze`` runs on them):
-- only images created and mounted here, under the demo's temporary directory, are ever
-  frozen (``emulator.real_agent`` confines the script to them with IncludeMountpoints);
+- only images created and mounted here are ever frozen (``emulator.real_agent`` confines
+  the script to them with IncludeMountpoints); the images live in the demo's temporary
+  directory, the mountpoints and the agent's directories in one of their own below
+  directories only root can change (the script refuses a mountpoint, hook or state
+  directory anywhere else, e.g. in /tmp);
 - the demo's own process never writes into them: the writer is a separate process;
 - ``cleanup()`` thaws, kills the script's watchdogs, stops the writer, unmounts and
   detaches the loop devices, whatever happened; it is idempotent and bounded, and the
@@ -18,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,6 +54,20 @@ def unavailable() -> str | None:
     if missing:
         return f"missing {', '.join(missing)}"
     return None
+
+
+def secure_parent() -> Path:
+    """A writable directory whose every ancestor is root's and not writable by group or
+    others (what the script demands above mountpoints and its own directories)."""
+
+    def root_only(path: Path) -> bool:
+        stats = [p.stat() for p in (path, *path.parents)]
+        return all(st.st_uid == 0 and not st.st_mode & 0o022 for st in stats)
+
+    for base in (Path("/run"), Path("/var/lib"), Path("/root")):
+        if base.is_dir() and os.access(base, os.W_OK) and root_only(base.resolve()):
+            return base
+    raise RuntimeError("no directory below root-only directories to mount the demo's images")
 
 
 def _sh(*args: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -108,8 +126,11 @@ class LiveFilesystems:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.mount_root = root / "mnt"
         self.images = root / "images"
+        self.secure = Path(tempfile.mkdtemp(prefix="acb-demo-live-", dir=secure_parent()))
+        self.secure.chmod(0o755)
+        self.mount_root = self.secure / "mnt"
+        self.agent_dir = self.secure / "agent"  # the real agent's state, hooks and scripts
         self.mounts: list[Mount] = []
         self.loops: list[str] = []
         self.writer: Writer | None = None
@@ -199,6 +220,10 @@ class LiveFilesystems:
                 _sh("losetup", "-d", loop, check=False)
         self.mounts.clear()
         self.loops.clear()
+        # Never walk into a filesystem still mounted (it could be frozen: a removal would
+        # block for ever).
+        if str(self.secure) not in Path("/proc/self/mounts").read_text():
+            shutil.rmtree(self.secure, ignore_errors=True)
 
     def leftovers(self) -> list[str]:
         """Anything of ours still mounted or attached (empty after cleanup)."""
@@ -206,6 +231,8 @@ class LiveFilesystems:
         mounts = Path("/proc/self/mounts").read_text()
         if str(self.mount_root) in mounts:
             found.append(f"mounts under {self.mount_root}")
+        if self.secure.exists():
+            found.append(f"directory {self.secure}")
         listing = _sh("losetup", "-a", check=False).stdout
         if str(self.images) in listing:
             found.append(f"loop devices of {self.images}")

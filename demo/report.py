@@ -2,8 +2,8 @@
 
 Every fact comes from where an operator would read it: the executions from Step
 Functions, the jobs from AWS Backup, the consistency label from the recovery point's
-tags, the notifications from the queue subscribed to the topic (standing in for
-ServiceNow), the freeze windows from the freeze/thaw commands' output.
+tags, the notifications from what the local ServiceNow accepted (delivered by the
+deployed delivery function), the freeze windows from the freeze/thaw commands' output.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 import emulator
 from demo import fleet
+from demo.servicenow import Delivery, Drill
 from emulator.real_agent import RealAgent
 
 CONSISTENCY_TAG = "app-consistent-backup:consistency"
@@ -71,6 +72,9 @@ class Cycle:
     dead_letters: int
     recovery_points: int
     live_note: str
+    delivery: Delivery = field(default_factory=Delivery)
+    alarms: list[str] = field(default_factory=list)
+    drill: Drill = field(default_factory=Drill)
     writer_wait_ms: float | None = None
     problems: list[str] = field(default_factory=list)  # run-wide
 
@@ -211,12 +215,15 @@ def collect(
     discovery: dict[str, Any],
     real_agent: RealAgent | None,
     live_note: str,
+    delivery: Delivery,
+    alarms: list[str],
+    drill: Drill,
 ) -> Cycle:
     sfn, backup, ec2, sqs, sns = (
         clients[name] for name in ("stepfunctions", "backup", "ec2", "sqs", "sns")
     )
     executions = sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"]
-    messages = drain_queue(sqs, outputs["itsm_queue_url"])
+    messages = delivery.accepted
     by_node: dict[str, list[dict[str, Any]]] = {}
     for message in messages:
         by_node.setdefault(str(message.get("node")), []).append(message)
@@ -260,8 +267,13 @@ def collect(
         dead_letters=len(drain_queue(sqs, dead_letter_url)),
         recovery_points=len(points.get("RecoveryPoints", [])),
         live_note=live_note,
+        delivery=delivery,
+        alarms=alarms,
+        drill=drill,
     )
+    cycle.problems += [f"crash drill: {p}" for p in drill.problems]
     check_discovery(cycle)
+    check_delivery(cycle, {i.instance_id for i in instances})
     return cycle
 
 
@@ -320,6 +332,24 @@ def check_discovery(cycle: Cycle) -> None:
         cycle.problems.append(f"{cycle.dead_letters} message(s) in the dead-letter queue")
 
 
+def check_delivery(cycle: Cycle, instance_ids: set[str]) -> None:
+    """Every event reached ServiceNow once, in a body it accepted; nothing else, nothing lost."""
+    delivered = cycle.delivery
+    cycle.problems += delivered.problems
+    strangers = [n.get("node") for n in cycle.notifications if n.get("node") not in instance_ids]
+    if strangers:
+        cycle.problems.append(
+            f"ServiceNow received events for no instance of the fleet: {strangers}"
+        )
+    refused = [s for s in delivered.statuses if not 200 <= s < 300]
+    if refused:
+        cycle.problems.append(f"ServiceNow refused requests: {refused}")
+    if len(delivered.bodies) != len(cycle.notifications):
+        cycle.problems.append(
+            f"{len(delivered.bodies)} bodies for {len(cycle.notifications)} events"
+        )
+
+
 # ---------------------------------------------------------------------- the text
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -358,6 +388,56 @@ def _outcome_text(result: InstanceResult) -> str:
             reason or "", "not started"
         )
     return result.shown_outcome
+
+
+def _delivery_lines(cycle: Cycle) -> list[str]:
+    """What reached the local ServiceNow, the alarms, and the crash drill."""
+    lines: list[str] = []
+    delivered = cycle.delivery
+    lines.append(
+        "Notifications: SNS topic -> SQS queue (raw delivery off) -> the deployed delivery "
+        "function -> the local ServiceNow's /api/global/em/jsonv2:"
+    )
+    for destination in cycle.destinations:
+        lines.append(f"  the topic's subscriber: {destination}")
+    lines.append(
+        f"  {len(cycle.notifications)} event(s) accepted by ServiceNow in "
+        f"{len(delivered.bodies)} request(s) (answers: {delivered.statuses or 'none'}); "
+        f"dead-lettered: {len(delivered.dead_letters)}; discovery dead-letter queue: "
+        f"{cycle.dead_letters}"
+    )
+    for n in cycle.notifications:
+        lines.append(
+            f"  [severity {n.get('severity')}] node={n.get('node')} type={n.get('type')} "
+            f"metric_name={n.get('metric_name')} message_key={n.get('message_key')}"
+        )
+        lines.append(f"      {n.get('description')}")
+    if delivered.bodies:
+        lines.append(
+            "  The bodies ServiceNow received (POST /api/global/em/jsonv2, application/json):"
+        )
+        for body in delivered.bodies:
+            lines.append(f"    {body}")
+    lines.append(
+        f"Alarms ({len(cycle.alarms)}, each publishing ALARM and OK to the alarm topic, which "
+        "the delivery queue also reads): " + ", ".join(cycle.alarms)
+    )
+    drill = cycle.drill
+    lines.append(
+        "Crash drill: the deployed discovery code run without its STATE_MACHINE_ARN "
+        f"failed ({drill.crash.split(':', 1)[0] or 'no failure'}); Lambda's Errors metric "
+        "recorded, the deployed alarm evaluated as CloudWatch does:"
+    )
+    for transition in drill.transitions:
+        lines.append(
+            f"  {transition.alarm_name}: {transition.old_state} -> {transition.new_state}, "
+            f"published to {', '.join(transition.published) or 'nothing'}"
+        )
+    lines.append("  and ServiceNow received, through the same queue and function:")
+    for body in drill.delivery.bodies:
+        lines.append(f"    {body}")
+    lines.append("")
+    return lines
 
 
 def render(cycle: Cycle) -> list[str]:
@@ -423,20 +503,7 @@ def render(cycle: Cycle) -> list[str]:
     )
     lines.append(f"  as expected: {ok} of {len(cycle.instances)} instances")
     lines.append("")
-    lines.append("Notifications (ServiceNow Event Management fields), one per problem:")
-    for destination in cycle.destinations:
-        lines.append(f"  SNS topic -> {destination} (stands in for ServiceNow)")
-    lines.append(
-        f"  {len(cycle.notifications)} received there; discovery dead-letter queue: "
-        f"{cycle.dead_letters}"
-    )
-    for n in cycle.notifications:
-        lines.append(
-            f"  [severity {n.get('severity')}] node={n.get('node')} type={n.get('type')} "
-            f"metric_name={n.get('metric_name')} message_key={n.get('message_key')}"
-        )
-        lines.append(f"      {n.get('description')}")
-    lines.append("")
+    lines += _delivery_lines(cycle)
     lines.append("Real freeze:")
     for line in cycle.live_note.splitlines():
         lines.append(f"  {line}")

@@ -13,7 +13,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,16 +25,28 @@ from typing import Any
 from moto.awslambda.models import lambda_backends
 
 import emulator
-from demo import fleet, livefs, report
+from demo import fleet, invoke, livefs, report
+from demo import servicenow as delivery
 from demo.terraform import Terraform, TerraformError
 from emulator.clock import parse_iso
 from emulator.real_agent import RealAgent
 from emulator.server import LocalEmulator
+from emulator.servicenow import LocalServiceNow
 
 REGION = "eu-west-1"
 PLACEHOLDER = "<aws.scheduler.scheduled-time>"
-RUNTIME = Path(__file__).resolve().parent / "lambda_runtime.py"
-SERVICES = ("stepfunctions", "backup", "ec2", "sqs", "sns", "ssm", "lambda", "scheduler")
+SERVICES = (
+    "stepfunctions",
+    "backup",
+    "ec2",
+    "sqs",
+    "sns",
+    "ssm",
+    "lambda",
+    "scheduler",
+    "secretsmanager",
+    "cloudwatch",
+)
 
 Say = Callable[[str], None]
 
@@ -123,43 +134,7 @@ def invoke_discovery(
     scheduled = _dt.datetime.now(tz=_dt.UTC).replace(microsecond=0)
     raw = deployment.schedule["Target"]["Input"]
     event = json.loads(raw.replace(PLACEHOLDER, scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")))
-    environment = {
-        "PATH": "/usr/bin:/bin",
-        "LC_ALL": "C.UTF-8",
-        **function.get("Environment", {}).get("Variables", {}),
-        "AWS_REGION": aws.region,
-        "AWS_DEFAULT_REGION": aws.region,
-        "AWS_ENDPOINT_URL": aws.endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_LAMBDA_FUNCTION_NAME": function["FunctionName"],
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.get("MemorySize", "")),
-        "ACB_DEMO_FUNCTION_ARN": function["FunctionArn"],
-    }
-    proc = subprocess.run(  # noqa: S603 - this interpreter, the demo's own runtime script
-        [
-            sys.executable,
-            str(RUNTIME),
-            str(code_dir),
-            function["Handler"],
-            str(function["Timeout"]),
-        ],
-        input=json.dumps(event),
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    log.write_text(
-        f"$ handler(event)\n{json.dumps(event, indent=2)}\n--- stdout\n{proc.stdout}"
-        f"--- stderr\n{proc.stderr}"
-    )
-    results = [line[7:] for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not results:
-        raise RuntimeError(f"the discovery function failed (exit {proc.returncode}): see {log}")
-    return event, json.loads(results[-1])
+    return event, invoke.function(aws, function, code_dir, event, log)
 
 
 def wait_for_executions(
@@ -272,6 +247,11 @@ def live_note(
     return "\n".join(lines), problems
 
 
+def _prefix(outputs: dict[str, Any]) -> str:
+    """The deployed module's name_prefix (its delivery function is <prefix>-servicenow)."""
+    return str(outputs["servicenow_function_name"]).removesuffix("-servicenow")
+
+
 # ---------------------------------------------------------------------- the run
 @contextlib.contextmanager
 def _uninterruptible(enabled: bool, say: Say) -> Iterator[None]:
@@ -306,6 +286,7 @@ class Demo:
         self.terraform: Terraform | None = None
         self.live: livefs.LiveFilesystems | None = None
         self.real_agent: RealAgent | None = None
+        self.snow: LocalServiceNow | None = None
         self.clients: dict[str, Any] = {}
         self._phase = time.monotonic()
 
@@ -321,7 +302,17 @@ class Demo:
         self.aws.start()
         self.clients = {name: self.aws.client(name) for name in SERVICES}
         say(f"  emulator listening on {self.aws.endpoint}")
-        self.terraform = Terraform(self.workdir, self.aws.endpoint, say)
+        self.snow, secret_arn = delivery.start(self.clients["secretsmanager"])
+        say(
+            f"  local ServiceNow (jsonv2) listening on {self.snow.url}; its integration "
+            f"user's credentials in the secret {secret_arn.rsplit(':', 1)[-1]}"
+        )
+        self.terraform = Terraform(
+            self.workdir,
+            self.aws.endpoint,
+            say,
+            variables={"servicenow_url": self.snow.url, "servicenow_secret_arn": secret_arn},
+        )
         self.terraform.stage_module()
         self.terraform.init()
         self.lap("emulator+init")
@@ -372,7 +363,7 @@ class Demo:
             document=deployment.document,
             mountpoints=self.live.mountpoints,
             mount_root=self.live.mount_root,
-            workdir=self.workdir / "live" / "agent",
+            workdir=self.live.agent_dir,
             clock=self.aws.clock,
             region=self.aws.region,
             account=self.aws.account,
@@ -419,8 +410,77 @@ class Demo:
         self.lap("cycle")
         return summary
 
+    def drill(self, deployment: Deployment) -> delivery.Drill:
+        """A crash of the discovery function, heard in ServiceNow."""
+        say = self.clock.say
+        say(
+            "crash drill: the deployed discovery code, run without its STATE_MACHINE_ARN, "
+            "fails; its alarm is evaluated as CloudWatch does..."
+        )
+        if self.snow is None:
+            raise RuntimeError("the local ServiceNow was not started")
+        schedule_input = deployment.schedule["Target"]["Input"].replace(
+            PLACEHOLDER, _dt.datetime.now(tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
+        result = delivery.crash_drill(
+            self.aws,
+            self.clients,
+            deployment.outputs,
+            (deployment.function, self.workdir / "lambda" / "task", json.loads(schedule_input)),
+            self.workdir / "lambda" / "servicenow",
+            snow=self.snow,
+            log=self.workdir / "crash-drill.log",
+        )
+        for transition in result.transitions:
+            say(f"  {transition.alarm_name}: {transition.old_state} -> {transition.new_state}")
+        say(
+            f"  ServiceNow received {len(result.delivery.accepted)} alarm event(s): "
+            + ", ".join(f"severity {e.get('severity')}" for e in result.delivery.accepted)
+        )
+        self.lap("drill")
+        return result
+
+    def deliver(self, deployment: Deployment) -> delivery.Delivery:
+        """The events the topics queued for ServiceNow, through the deployed function."""
+        say = self.clock.say
+        outputs = deployment.outputs
+        function = self.clients["lambda"].get_function_configuration(
+            FunctionName=outputs["servicenow_function_name"]
+        )
+        code_dir = deployed_code(self.aws, function, self.workdir / "lambda" / "servicenow")
+        say(
+            f"delivery: the queue {outputs['servicenow_queue_url'].rsplit('/', 1)[-1]} "
+            f"(fed by the topics, raw delivery off) drained through the deployed "
+            f"{function['FunctionName']} into the local ServiceNow..."
+        )
+        if self.snow is None:
+            raise RuntimeError("the local ServiceNow was not started")
+        result = delivery.deliver(
+            self.aws,
+            self.clients,
+            outputs,
+            code_dir,
+            self.snow,
+            log=self.workdir / "servicenow-delivery.log",
+        )
+        say(
+            f"  {sum(p.received for p in result.polls)} message(s) in {len(result.polls)} "
+            f"batch(es); ServiceNow answered {result.statuses or 'nothing'}; "
+            f"{len(result.accepted)} event(s) accepted, {len(result.dead_letters)} dead-lettered"
+        )
+        result.problems += delivery.alarm_routes(
+            self.clients["cloudwatch"], _prefix(outputs), outputs["alarm_topic_arn"]
+        )
+        self.lap("delivery")
+        return result
+
     def build_report(
-        self, deployment: Deployment, instances: list[fleet.Instance], summary: dict[str, Any]
+        self,
+        deployment: Deployment,
+        instances: list[fleet.Instance],
+        summary: dict[str, Any],
+        delivered: delivery.Delivery,
+        drill: delivery.Drill,
     ) -> report.Cycle:
         live_member = next((i for i in instances if i.member.live), None)
         note = (
@@ -436,6 +496,9 @@ class Demo:
             discovery=summary,
             real_agent=self.real_agent,
             live_note=note,
+            delivery=delivered,
+            alarms=delivery.alarm_names(self.clients["cloudwatch"], _prefix(deployment.outputs)),
+            drill=drill,
         )
         if summary.get("status") != "done":
             cycle.problems.insert(
@@ -455,7 +518,9 @@ class Demo:
             deployment = self.deploy()
             instances = self.create_fleet(deployment)
             summary = self.cycle(deployment, instances)
-            result.cycle = self.build_report(deployment, instances, summary)
+            delivered = self.deliver(deployment)
+            drill = self.drill(deployment)
+            result.cycle = self.build_report(deployment, instances, summary, delivered, drill)
             result.report_lines = report.render(result.cycle)
             for line in result.report_lines:
                 self.say(line)
@@ -486,6 +551,7 @@ class Demo:
                     self.live,
                     self.workdir,
                     keep_workdir=self.keep_workdir,
+                    snow=self.snow,
                 )
                 self.lap("destroy+cleanup")
             atexit.unregister(self._emergency_cleanup)
@@ -495,6 +561,8 @@ class Demo:
     def _emergency_cleanup(self) -> None:  # at exit, if ``finally`` never ran
         if self.live is not None:
             self.live.cleanup()
+        if self.snow is not None:
+            self.snow.stop()
         self.aws.stop()
         if not self.keep_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -515,6 +583,7 @@ def _cleanup(
     workdir: Path,
     *,
     keep_workdir: bool = False,
+    snow: LocalServiceNow | None = None,
 ) -> list[str]:
     problems: list[str] = []
     if live is not None:
@@ -533,6 +602,10 @@ def _cleanup(
         else:
             clock.say("  destroyed: nothing left in the Terraform state")
     clock.say("stopping the emulator and removing the temporary directory...")
+    if snow is not None:
+        snow.stop()
+        if snow.running:
+            problems.append("the local ServiceNow is still running")
     aws.stop()
     if aws.server_thread is not None and aws.server_thread.is_alive():
         problems.append("the emulator's server thread is still running")

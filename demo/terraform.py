@@ -43,9 +43,12 @@ class TerraformError(RuntimeError):
 
 
 class Terraform:
-    def __init__(self, workdir: Path, endpoint: str, say: Say) -> None:
+    def __init__(
+        self, workdir: Path, endpoint: str, say: Say, variables: dict[str, str] | None = None
+    ) -> None:
         self.workdir = workdir
         self.endpoint = endpoint
+        self.variables = dict(variables or {})  # further -var of apply and destroy
         self.say = say
         self.stage = workdir / "module"
         self.chdir = self.stage / "examples" / "local"
@@ -153,6 +156,7 @@ class Terraform:
                 "-no-color",
                 "-parallelism=20",
                 f"-var=endpoint={self.endpoint}",
+                *(f"-var={k}={v}" for k, v in self.variables.items()),
             ],
             "apply",
             timeout=240,
@@ -183,6 +187,7 @@ class Terraform:
                 "-refresh=false",
                 "-parallelism=20",
                 f"-var=endpoint={self.endpoint}",
+                *(f"-var={k}={v}" for k, v in self.variables.items()),
             ],
             "destroy",
             timeout=240,

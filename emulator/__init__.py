@@ -10,7 +10,18 @@ See README.md in this directory for the API and what each part emulates.
 
 from __future__ import annotations
 
-from . import backup, faults, sns, ssm, stepfunctions_api
+from . import (
+    backup,
+    cloudwatch,
+    faults,
+    kms,
+    lambda_sqs,
+    restore,
+    sns,
+    ssm,
+    stepfunctions_api,
+    vault_policy,
+)
 from . import sfn as _sfn
 from ._patching import unpatch_all as _unpatch_all
 from .clock import EmulatedClock, iso_millis, parse_iso
@@ -26,12 +37,15 @@ __all__ = [
     "install",
     "installed",
     "iso_millis",
+    "kms",
     "parse_iso",
     "placeholders",
     "render",
+    "restore",
     "sns",
     "ssm",
     "uninstall",
+    "vault_policy",
 ]
 
 clock = EmulatedClock()
@@ -49,7 +63,12 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         faults.install()
         ssm.install(clock)
         backup.install(clock)
+        kms.install()
+        restore.install(clock)
+        vault_policy.install()
         stepfunctions_api.install()
+        lambda_sqs.install()
+        cloudwatch.install()
         _state["installed"] = True
     return clock
 
@@ -62,4 +81,6 @@ def uninstall() -> None:
     """Undo every patch (moto behaves as shipped again)."""
     _unpatch_all()
     backup.uninstall_urls()
+    restore.uninstall_urls()
+    vault_policy.uninstall_urls()
     _state["installed"] = False

@@ -40,11 +40,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote
 
-from ._patching import patch
+from ._patching import original, patch
 from .clock import EmulatedClock
 from .faults import DEFAULT_ACCOUNT, EmulatedError, default_region
 
 TERMINAL = ("COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL")
+# botocore's backup model, CopyJobState: CREATED, RUNNING, COMPLETED, FAILED, PARTIAL.
+COPY_TERMINAL = ("COMPLETED", "FAILED", "PARTIAL")
 _clock: list[EmulatedClock] = []  # the installed clock, if any
 
 
@@ -61,8 +63,11 @@ class JobPlan:
     outcome: str = "COMPLETED"  # COMPLETED, FAILED, ABORTED, PARTIAL, EXPIRED
     before_start: bool = False  # FAILED/ABORTED at start_after, before any snapshot exists
     status_message: str | None = None
-    copy_outcome: str = "COMPLETED"  # COMPLETED, FAILED, ABORTED, PARTIAL
+    copy_outcome: str = "COMPLETED"  # COMPLETED, FAILED, PARTIAL (CopyJobState has no other end)
     copy_seconds: float = 1800.0
+    # The snapshots of one job start this many seconds apart, in device order (AWS Backup
+    # takes them together, but each EBS snapshot carries its own StartTime).
+    snapshot_spread: float = 0.2
 
 
 @dataclass
@@ -80,16 +85,22 @@ class CopyJob:
     completed_at: _dt.datetime | None = None
     destination_recovery_point_arn: str | None = None
     status_message: str | None = None
+    # Why this copy cannot succeed whatever the plan says (emulator.kms: a recovery point
+    # on an AWS managed key copied into another account).
+    impossible: str | None = None
 
     def refresh(self, now: _dt.datetime) -> None:
-        if self.state in TERMINAL:
+        if self.state in COPY_TERMINAL:
             return
         done = self.created_at + _dt.timedelta(seconds=self.plan.copy_seconds)
         if now < done:
             self.state = "RUNNING" if now > self.created_at else "CREATED"
             return
-        self.state = self.plan.copy_outcome
+        self.state = "FAILED" if self.impossible else self.plan.copy_outcome
         self.completed_at = done
+        if self.impossible:
+            self.status_message = self.impossible
+            return
         if self.state in ("COMPLETED", "PARTIAL"):
             image = self.source_recovery_point_arn.rsplit("/", 1)[-1]
             region = self.destination_vault_arn.split(":")[3]
@@ -145,6 +156,8 @@ class BackupJob:
     recovery_point_arn: str | None = None
     image_id: str | None = None
     snapshot_ids: list[str] = field(default_factory=list)
+    # Snapshots named by the AMI but not created yet: (when, snapshot), kept out of EC2.
+    unborn: list[tuple[_dt.datetime, Any]] = field(default_factory=list)
     status_message: str | None = None
     stop_requested_at: _dt.datetime | None = None
 
@@ -154,6 +167,7 @@ class BackupJob:
 
     def refresh(self, now: _dt.datetime, ec2: Any) -> None:
         """Move the job along the emulated clock, creating what each step creates."""
+        self._give_birth(now, ec2)
         if self.state in TERMINAL:
             return
         plan = self.plan
@@ -183,6 +197,7 @@ class BackupJob:
             return
         if self.started_at is None:
             self._start(start, ec2)
+            self._give_birth(now, ec2)
         end = start + _dt.timedelta(seconds=plan.run_seconds)
         if now >= end:
             message = plan.status_message
@@ -195,11 +210,15 @@ class BackupJob:
         self.state = "RUNNING"
         self.started_at = start
         mappings = []
-        for device, mapping in sorted(instance.block_device_mapping.items()):
+        for index, (device, mapping) in enumerate(sorted(instance.block_device_mapping.items())):
             snapshot = ec2.create_snapshot(
                 mapping.volume_id, "This snapshot is created by the AWS Backup service."
             )
-            snapshot.start_time = start
+            snapshot.start_time = start + _dt.timedelta(seconds=index * self.plan.snapshot_spread)
+            if index and self.plan.snapshot_spread:
+                # Not in EC2 before its StartTime (DescribeSnapshots: InvalidSnapshot.NotFound).
+                ec2.snapshots.pop(snapshot.id, None)
+                self.unborn.append((snapshot.start_time, snapshot))
             snapshot.status = "pending"
             snapshot.add_tags({"aws:backup:source-resource": self.instance_id})
             self.snapshot_ids.append(snapshot.id)
@@ -212,7 +231,14 @@ class BackupJob:
         self.image_id = image.id
         self.recovery_point_arn = f"arn:aws:ec2:{self.region}::image/{image.id}"
 
+    def _give_birth(self, now: _dt.datetime, ec2: Any, everything: bool = False) -> None:
+        for when, snapshot in list(self.unborn):
+            if everything or when <= now:
+                ec2.snapshots[snapshot.id] = snapshot
+                self.unborn.remove((when, snapshot))
+
     def _finish(self, state: str, at: _dt.datetime, ec2: Any, message: str | None) -> None:
+        self._give_birth(at, ec2, everything=True)
         self.state = state
         self.completed_at = at
         self.status_message = message
@@ -338,7 +364,10 @@ def plan(
     """Set how backup jobs of ``instance_id`` behave (see ``JobPlan`` for the fields)."""
     state = _state(_backend(account, region or default_region()))
     current = state["plans"].get(instance_id, JobPlan())
-    state["plans"][instance_id] = replace(current, **settings)
+    updated = replace(current, **settings)
+    if updated.copy_outcome not in COPY_TERMINAL:
+        raise ValueError(f"copy_outcome must be one of {COPY_TERMINAL} (botocore's CopyJobState)")
+    state["plans"][instance_id] = updated
     return state["plans"][instance_id]
 
 
@@ -526,6 +555,7 @@ def start_copy_job(self: Any) -> Any:
         iam_role_arn=_param(self, "IamRoleArn") or "",
         created_at=_now(),
         plan=source.plan,
+        impossible=_copy_impossible(backend, source, destination),
     )
     state["copies"][copy.copy_job_id] = copy
     if token:
@@ -533,6 +563,26 @@ def start_copy_job(self: Any) -> Any:
     return ActionResult(
         {"CopyJobId": copy.copy_job_id, "CreationDate": copy.created_at, "IsParent": False}
     )
+
+
+def _copy_impossible(backend: Any, source: BackupJob, destination: str) -> str | None:
+    """A copy into another account of a recovery point on an AWS managed key fails.
+
+    AWS Backup guide, "Creating backup copies across AWS accounts": resources encrypted
+    with AWS managed keys cannot be copied to another account. AWS does not document the
+    job's status message; the emulator's names the key.
+    """
+    from . import kms
+
+    if destination.split(":")[4:5] == [backend.account_id]:
+        return None
+    for key in kms.recovery_point_keys(_ec2(backend), source.snapshot_ids):
+        if kms.key_manager(backend.account_id, backend.region_name, key) == kms.AWS_MANAGED:
+            return (
+                f"Copy job failed: the recovery point is encrypted with the AWS managed key "
+                f"{key}, which cannot be shared with account {destination.split(':')[4]}"
+            )
+    return None
 
 
 def describe_copy_job(self: Any) -> Any:
@@ -675,6 +725,16 @@ def install(clock: EmulatedClock) -> None:
     _clock[:] = [clock]
     from moto.backup import urls
     from moto.backup.responses import BackupResponse
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    describe_snapshots = original(EBSBackend, "describe_snapshots")
+
+    def _describe_snapshots(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # A job's snapshots come into being on the clock, whoever looks first.
+        refresh(_backend(self.account_id, self.region_name))
+        return describe_snapshots(self, *args, **kwargs)
+
+    patch(EBSBackend, "describe_snapshots", _describe_snapshots)
 
     for name, function in OPERATIONS.items():
         patch(BackupResponse, name, function)

@@ -14,9 +14,13 @@ Confinement (this runs the real ``fsfreeze`` on the machine the emulator runs on
   caller mounted, e.g. loop images in a temporary directory); a command is refused if
   any of them is not a mountpoint under ``mount_root``. The script then freezes exactly
   those, whatever the state machine asked.
-* The hook directories are the agent's own (empty unless the caller adds hooks), the
-  script's state directory (``ACB_STATE_DIR``) and the orchestration directory are
-  under ``workdir`` (never frozen), and each run is bounded by ``timeout``.
+* The hook directories are fixed in the document (module variables, not parameters):
+  the agent rewrites those two assignments of the shell step to its own directories
+  (empty unless the caller adds hooks), the one change it makes to the deployed text.
+  The script's state directory (``ACB_STATE_DIR``), the hook directories and the
+  orchestration directory are under ``workdir`` (never frozen), which must lie below
+  directories that only root can change, as the script demands (``/tmp`` will not do);
+  each run is bounded by ``timeout``.
 
 Clocks: the script writes real times (``frozen_at``, ``thawed_at``, the watchdog's
 deadline); the state machine compares them with snapshot start times on the emulator's
@@ -51,6 +55,7 @@ from .clock import EmulatedClock, iso_millis, parse_iso
 from .faults import DEFAULT_ACCOUNT
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_HOOK_DIR_LINE = re.compile(r"^(ACB_(?:PRE_FREEZE|POST_THAW)_HOOK_DIR)='[^']*'$", re.MULTILINE)
 _FROM_LATER = ("freeze_started_at", "frozen_at")  # a freeze counts from the later bound
 _WATCHDOG_SOONER = ("deadline", "thawed_at")
 
@@ -98,13 +103,22 @@ class RealAgent:
         shell = [s for s in steps if s.get("action") == "aws:runShellScript"]
         if len(shell) != 1:
             raise ValueError("the document must have exactly one aws:runShellScript step")
-        self.run_command = "\n".join(shell[0]["inputs"]["runCommand"])
         self.state_dir = self.workdir / "state"
         self.orchestration = self.workdir / "orchestration"
         self.pre_freeze_dir = self.workdir / "pre-freeze.d"
         self.post_thaw_dir = self.workdir / "post-thaw.d"
         for directory in (self.orchestration, self.pre_freeze_dir, self.post_thaw_dir):
             directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+        own = {
+            "ACB_PRE_FREEZE_HOOK_DIR": self.pre_freeze_dir,
+            "ACB_POST_THAW_HOOK_DIR": self.post_thaw_dir,
+        }
+        command = "\n".join(shell[0]["inputs"]["runCommand"])
+        if sorted(_HOOK_DIR_LINE.findall(command)) != sorted(own):
+            raise ValueError("the shell step must assign each hook directory once")
+        self.run_command = _HOOK_DIR_LINE.sub(
+            lambda m: f"{m.group(1)}='{own[m.group(1)]}'", command
+        )
 
     # ------------------------------------------------------------------ wiring
     def attach(self) -> RealAgent:
@@ -170,10 +184,8 @@ class RealAgent:
                 problems.append(f"{name} is required")
                 continue
             values[name] = str(value)
-        # Confinement: the instance has these filesystems only, and the agent's own hooks.
+        # Confinement: the instance has these filesystems only.
         values["IncludeMountpoints"] = ",".join(self.mountpoints)
-        values["PreFreezeHookDir"] = str(self.pre_freeze_dir)
-        values["PostThawHookDir"] = str(self.post_thaw_dir)
         for name, value in values.items():
             spec = self.parameters.get(name, {})
             pattern = spec.get("allowedPattern")

@@ -20,6 +20,11 @@ Each patch names the AWS behaviour it emulates. They are applied by
   ``datetime`` objects, which then break DescribeExecution); error names are
   ``Service.ErrorNameException`` with the service in PascalCase (``Ssm.``,
   ``Ec2.Ec2Exception`` for unmodelled errors), where moto writes ``ssm.``.
+* JSONata (``QueryLanguage: "JSONata"``) is evaluated by jsonata-python through
+  ``emulator.jsonata_bridge`` (moto's evaluator is a stub).
+* ``set_call_latency(seconds)``: every service call a Task makes takes that long on the
+  emulated clock (the request is answered that much later), to prove that deadlines
+  computed from time hold whatever the latency.
 * Speed only, behaviour unchanged: a definition is parsed once, not at every
   execution (moto's ANTLR parser takes about a second for 140 states; the parsed
   program keeps no per-execution state, which lives in each execution's
@@ -35,8 +40,23 @@ import sys
 import types
 from typing import Any
 
+from . import jsonata_bridge
 from ._patching import patch as _patch
 from .clock import EmulatedClock, iso_millis, parse_iso
+
+_call_latency = [0.0]
+_clock_ref: list[EmulatedClock] = []
+
+
+def set_call_latency(seconds: float) -> None:
+    """Emulated seconds each service call of a Task state takes from now on (0: none)."""
+    _call_latency[0] = max(0.0, float(seconds))
+
+
+def _before_call(**_: Any) -> None:
+    if _call_latency[0] and _clock_ref:
+        _clock_ref[0].advance(_call_latency[0], kind="latency")
+
 
 _SERVICE_ERROR_NAMES = {
     "dynamodb": "DynamoDb",
@@ -183,6 +203,7 @@ def _patch_client_cache() -> None:
         with lock:
             if key not in cache:
                 cache[key] = create(region=region, service=service)
+                cache[key].meta.events.register("before-call", _before_call)
             return cache[key]
 
     for name, module in list(sys.modules.items()):
@@ -202,8 +223,49 @@ def _patch_parse_cache() -> None:
     _patch(parser, "parse", staticmethod(cached))
 
 
+def _patch_choice_default() -> None:
+    """A Choice state's own Assign/Output belong to its Default branch only.
+
+    moto decides "the Default was taken" by comparing the next state's name with the
+    Default's, so a rule whose Next is the Default's state also runs the Default's Assign.
+    """
+    from moto.stepfunctions.parser.asl.component.state.choice import state_choice
+
+    choice = state_choice.StateChoice
+    evaluate_output = choice._eval_state_output
+
+    def _eval_state(self: Any, env: Any) -> None:
+        for rule in self.choices_decl.rules:
+            rule.eval(env)
+            if env.stack.pop() is True:
+                env.stack.append(rule.next_stmt.name)
+                env._acb_choice_rule_matched = True
+                return
+        if self.default_state is None:
+            raise RuntimeError(f"No branching option reached in state {self.name}")
+        env.stack.append(self.default_state.state_name)
+        env._acb_choice_rule_matched = False
+
+    def _eval_state_output(self: Any, env: Any) -> None:
+        if getattr(env, "_acb_choice_rule_matched", False):
+            env.next_state_name = env.stack.pop()
+            if self._is_language_query_jsonpath():
+                if self.output_path:
+                    self.output_path.eval(env=env)
+                else:
+                    env.states.reset(input_value=env.stack.pop())
+            return
+        evaluate_output(self, env)
+
+    _patch(choice, "_eval_state", _eval_state)
+    _patch(choice, "_eval_state_output", _eval_state_output)
+
+
 # --------------------------------------------------------------------------- install
 def install(clock: EmulatedClock, fast_waits: bool = True) -> None:
+    _clock_ref[:] = [clock]
+    _call_latency[0] = 0.0
+    jsonata_bridge.install(lambda: int(clock.now().timestamp() * 1000))
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state import state as state_module
     from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (  # noqa: E501
@@ -233,6 +295,7 @@ def install(clock: EmulatedClock, fast_waits: bool = True) -> None:
     _patch_extract_json()
     _patch_client_cache()
     _patch_parse_cache()
+    _patch_choice_default()
 
     # Timestamps from the emulated clock.
     _patch(

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ DEFAULT_FILESYSTEMS = ({"mountpoint": "/data", "device": "/dev/nvme1n1", "fstype
 COMMANDS = ("freeze", "thaw", "dry-run")
 
 _clock: list[EmulatedClock] = []  # the installed clock, if any
+_request = threading.local()  # what moto's SendCommand response parses but drops (DocumentVersion)
 
 
 def _now() -> _dt.datetime:
@@ -68,6 +70,11 @@ class Outcome:
     froze: bool = False
     hang: bool = False
     undeliverable: bool = False
+    hook_error: str | None = None  # a thaw that thawed but reports a post-thaw hook failure
+
+    @classmethod
+    def hook_failed(cls, error: str) -> Outcome:
+        return cls(hook_error=error)
 
     @classmethod
     def fail(cls, exit_code: int, error: str) -> Outcome:
@@ -116,6 +123,7 @@ class CommandRecord:
     timeout_seconds: int
     hang: bool = False
     undeliverable: bool = False
+    document_version: str | None = None
 
     def invocation(self, now: _dt.datetime, document_name: str) -> dict[str, Any]:
         status, details, code, stdout, stderr = (
@@ -139,7 +147,7 @@ class CommandRecord:
             "InstanceId": self.instance_id,
             "Comment": "",
             "DocumentName": document_name,
-            "DocumentVersion": "$DEFAULT",
+            "DocumentVersion": self.document_version or "$DEFAULT",
             "PluginName": "runShellScript",
             "ResponseCode": code,
             "ExecutionStartDateTime": iso_millis(self.sent_at),
@@ -164,6 +172,8 @@ class Agent:
     watchdog_fires_after: float | None = None
     filesystems: tuple[dict[str, str], ...] = DEFAULT_FILESYSTEMS
     command_seconds: float = 1.0
+    # GetCommandInvocation answers InvocationDoesNotExist this long after SendCommand.
+    invocation_delay: float = 1.0
     intervals: list[FreezeInterval] = field(default_factory=list)
     commands: list[CommandRecord] = field(default_factory=list)
 
@@ -304,8 +314,9 @@ class Agent:
         # The run's own freeze, whether still active or already ended by the watchdog.
         mine = [i for i in self.intervals if i.run_id == run_id]
         interval = mine[-1] if mine else None
+        error = outcome.hook_error
         if interval is None or interval.ended_by == "thaw":
-            stdout = self._report("thaw", run_id, "thawed", 0)
+            stdout = self._report("thaw", run_id, "thawed", 0, error=error)
         elif interval.end is None:
             interval.end, interval.ended_by = done, "thaw"
             stdout = self._report(
@@ -316,6 +327,7 @@ class Agent:
                 interval=interval,
                 watchdog_outcome="cancelled",
                 thawed_at=done,
+                error=error,
             )
         else:  # the watchdog came first
             stdout = self._report(
@@ -327,6 +339,7 @@ class Agent:
                 watchdog_outcome="thawed_first",
                 thawed_at=done,
                 watchdog_thawed_at=interval.end,
+                error=error,
             )
         if outcome.stdout is not None:
             stdout = outcome.stdout
@@ -387,6 +400,7 @@ def plan(
     watchdog_fires_after: float | None = None,
     filesystems: tuple[dict[str, str], ...] | list[dict[str, str]] | None = None,
     command_seconds: float | None = None,
+    invocation_delay: float | None = None,
     account: str = DEFAULT_ACCOUNT,
     region: str | None = None,
 ) -> Agent:
@@ -406,6 +420,8 @@ def plan(
         target.filesystems = tuple(filesystems)
     if command_seconds is not None:
         target.command_seconds = command_seconds
+    if invocation_delay is not None:
+        target.invocation_delay = invocation_delay
     return target
 
 
@@ -436,6 +452,7 @@ def _record(
     parameters: dict[str, list[str]],
     sent_at: _dt.datetime,
     timeout_seconds: int,
+    document_version: str | None = None,
 ) -> None:
     """Run the command on the instance's agent (if it can be delivered) and record it."""
     target = agent(instance_id, backend.account_id, backend.region_name)
@@ -459,6 +476,7 @@ def _record(
         timeout_seconds=timeout_seconds,
         hang=outcome.hang,
         undeliverable=outcome.undeliverable,
+        document_version=document_version,
     )
     target.commands.append(record)
     _records(backend)[f"{command.command_id}/{instance_id}"] = record
@@ -525,8 +543,11 @@ def install(clock: EmulatedClock) -> None:
         instance_ids = list(kwargs.get("instance_ids") or [])
         for instance_id in instance_ids:
             instance = _instance(self, instance_id)
+            # SSM API reference, SendCommand, InvalidInstanceId: "Invalid states are:
+            # Shutting-down and Terminated"; an instance SSM does not manage fails the same way.
             if (
                 instance is None
+                or instance.state in ("shutting-down", "terminated")
                 or agent(instance_id, self.account_id, self.region_name).ping_status(instance)
                 is None
             ):
@@ -545,6 +566,7 @@ def install(clock: EmulatedClock) -> None:
                 parameters=parameters,
                 sent_at=sent_at,
                 timeout_seconds=int(kwargs.get("timeout_seconds") or 3600),
+                document_version=getattr(_request, "document_version", None),
             )
         return command
 
@@ -554,10 +576,29 @@ def install(clock: EmulatedClock) -> None:
         record = _records(self).get(f"{command_id}/{instance_id}")
         if record is None:
             return get_command_invocation(self, command_id, instance_id, plugin_name)
+        now = _now()
+        delay = agent(instance_id, self.account_id, self.region_name).invocation_delay
+        if now < record.sent_at + _dt.timedelta(seconds=delay):
+            # botocore's ssm CommandExecuted waiter retries on this error: the invocation
+            # is not visible for a moment after SendCommand.
+            raise EmulatedError(
+                "InvocationDoesNotExist",
+                "An error occurred (InvocationDoesNotExist) when calling GetCommandInvocation",
+            )
         command = self.get_command_by_id(command_id)
-        return record.invocation(_now(), command.document_name or "")
+        return record.invocation(now, command.document_name or "")
+
+    send_command_response = original(SimpleSystemManagerResponse, "send_command")
+
+    def _send_command_response(self: Any) -> Any:
+        _request.document_version = self._get_param("DocumentVersion")
+        try:
+            return send_command_response(self)
+        finally:
+            _request.document_version = None
 
     patch(SimpleSystemManagerBackend, "send_command", _send_command)
+    patch(SimpleSystemManagerResponse, "send_command", _send_command_response)
     patch(SimpleSystemManagerBackend, "get_command_invocation", _get_command_invocation)
     patch(
         SimpleSystemManagerResponse, "describe_instance_information", _describe_instance_information

@@ -36,6 +36,10 @@ TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-events"
 GUARD_TABLE = f"{PREFIX}-instance-guard"
 STATE_MACHINE = f"{PREFIX}-backup-instance"
 DR_VAULT_ARN = f"arn:aws:backup:eu-central-1:{ACCOUNT}:backup-vault:{PREFIX}-dr"
+OTHER_ACCOUNT = "210987654321"
+# A vault in another account (a cross-account copy): examples/cross-account's other side.
+OTHER_ACCOUNT_VAULT_ARN = f"arn:aws:backup:{REGION}:{OTHER_ACCOUNT}:backup-vault:{PREFIX}-dr"
+AWS_EBS = "aws/ebs"  # World.instance(volume_keys=[AWS_EBS]): EBS's default, AWS managed key
 
 # The template's variables with the module's default timings: waits cost nothing here,
 # so the tests run the schedule a deployment runs.
@@ -43,14 +47,16 @@ TEMPLATE_VARIABLES: dict[str, Any] = {
     "vault_name": VAULT,
     "backup_role_arn": f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-backup",
     "ssm_document_name": f"{PREFIX}-freeze-thaw",
+    "ssm_document_version": "1",
     "notification_topic_arn": TOPIC_ARN,
     "guard_table_name": GUARD_TABLE,
     "name_prefix": PREFIX,
     "command_poll_seconds": 2,
-    "command_max_polls": 30,
+    "command_wait_max_seconds": 120,
     "snapshot_poll_seconds": 2,
     "thaw_margin_seconds": 8,
     "thaw_max_attempts": 3,
+    "clock_skew_margin_seconds": 2,
     "job_poll_initial_seconds": 30,
     "job_poll_max_seconds": 900,
     "job_wait_max_seconds": 612000,
@@ -71,12 +77,17 @@ DEFAULT_POLICY: dict[str, Any] = {
     "notify_on_success": False,
 }
 
+# How long (real seconds) World.wait lets an execution run before giving up.
+WAIT_SECONDS = 30.0
+
 SCHEDULED_TIME = "2026-11-23T01:00:00Z"
 SCHEDULED_EPOCH = 1795395600
 
 
-def render(variables: dict[str, Any] | None = None) -> str:
-    return emulator.render(DEFINITION.read_text(), {**TEMPLATE_VARIABLES, **(variables or {})})
+def render(variables: dict[str, Any] | None = None, text: str | None = None) -> str:
+    """The definition (or another version of it, ``text``) as Terraform renders it."""
+    template = DEFINITION.read_text() if text is None else text
+    return emulator.render(template, {**TEMPLATE_VARIABLES, **(variables or {})})
 
 
 def execution_input(
@@ -172,7 +183,7 @@ def client(service: str) -> Any:
 class World:
     """The AWS side a deployment would have, in moto: vault, topic, guard table, state machine."""
 
-    def __init__(self, variables: dict[str, Any] | None = None) -> None:
+    def __init__(self, variables: dict[str, Any] | None = None, text: str | None = None) -> None:
         self.ec2 = client("ec2")
         self.sfn = client("stepfunctions")
         self.ddb = client("dynamodb")
@@ -199,22 +210,39 @@ class World:
         ec2_backends[ACCOUNT][REGION].amis[self.images["windows"]].platform = "windows"
         self.state_machine_arn = self.sfn.create_state_machine(
             name=STATE_MACHINE,
-            definition=render(variables),
+            definition=render(variables, text),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-state-machine",
         )["stateMachineArn"]
 
     # ------------------------------------------------------------------ instances
     def instance(
-        self, platform: str = "linux", state: str = "running", tags: dict[str, str] | None = None
+        self,
+        platform: str = "linux",
+        state: str = "running",
+        tags: dict[str, str] | None = None,
+        volume_keys: list[str | None] | None = None,
     ) -> str:
+        """An instance; by default two unencrypted EBS volumes.
+
+        ``volume_keys``: one volume per entry, unencrypted (None), encrypted with EBS's
+        default AWS managed key (``AWS_EBS``, no KmsKeyId given: EBS picks aws/ebs), or
+        with the key named (an ARN from ``customer_key()``, or any key ARN).
+        """
+        keys = [None, None] if volume_keys is None else volume_keys
+        mappings = []
+        for index, key in enumerate(keys):
+            ebs: dict[str, Any] = {"VolumeSize": 8 if index == 0 else 100}
+            if key is not None:
+                ebs["Encrypted"] = True
+                if key != AWS_EBS:
+                    ebs["KmsKeyId"] = key
+            device = "/dev/xvda" if index == 0 else f"/dev/xvd{chr(ord('f') + index - 1)}"
+            mappings.append({"DeviceName": device, "Ebs": ebs})
         instance_id = self.ec2.run_instances(
             ImageId=self.images[platform],
             MinCount=1,
             MaxCount=1,
-            BlockDeviceMappings=[
-                {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}},
-                {"DeviceName": "/dev/xvdf", "Ebs": {"VolumeSize": 100}},
-            ],
+            BlockDeviceMappings=mappings,
             TagSpecifications=[
                 {
                     "ResourceType": "instance",
@@ -228,6 +256,14 @@ class World:
         if state == "stopped":
             self.ec2.stop_instances(InstanceIds=[instance_id])
         return instance_id
+
+    def customer_key(self) -> str:
+        """A customer-managed KMS key of this account (its ARN)."""
+        return client("kms").create_key(Description="app data")["KeyMetadata"]["Arn"]
+
+    def aws_managed_key(self) -> str:
+        """The ARN of aws/ebs (DescribeKey on the predefined alias creates it, as on AWS)."""
+        return client("kms").describe_key(KeyId=f"alias/{AWS_EBS}")["KeyMetadata"]["Arn"]
 
     def execution_input(
         self,
@@ -247,7 +283,8 @@ class World:
             input=json.dumps(execution_input),
         )["executionArn"]
 
-    def wait(self, execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
+    def wait(self, execution_arn: str, timeout: float | None = None) -> dict[str, Any]:
+        timeout = WAIT_SECONDS if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
             described = self.sfn.describe_execution(executionArn=execution_arn)
@@ -319,7 +356,9 @@ class World:
 
 
 @contextlib.contextmanager
-def emulated_aws(variables: dict[str, Any] | None = None) -> Iterator[World]:
+def emulated_aws(
+    variables: dict[str, Any] | None = None, text: str | None = None
+) -> Iterator[World]:
     """A fresh moto account with the emulator, the module's resources and the state machine."""
     from moto import mock_aws
 
@@ -342,7 +381,7 @@ def emulated_aws(variables: dict[str, Any] | None = None) -> Iterator[World]:
     try:
         with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
             emulator.clock.reset()
-            yield World(variables)
+            yield World(variables, text)
     finally:
         for key, value in saved.items():
             if value is None:

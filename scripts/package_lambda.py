@@ -1,12 +1,14 @@
-"""Build the discovery function's deployment package, byte for byte reproducibly.
+"""Build the Lambda functions' deployment packages, byte for byte reproducibly.
 
-The zip holds src/discovery/*.py as discovery/*.py (handler: discovery.handler.handler),
-sorted, every entry dated 1980-01-01 00:00:00 with mode 0644, no __pycache__, and
-stored uncompressed: deflate output can differ between zlib builds, stored bytes
-cannot, so a laptop, CI and a reviewer all produce the same file and Terraform's
-source_code_hash only moves when the code does. (The package is a few dozen KB.)
+Each zip holds src/<name>/*.py as <name>/*.py (handlers: discovery.handler.handler,
+servicenow.handler.handler, restore_validation.handler.handler), sorted, every entry
+dated 1980-01-01 00:00:00 with mode 0644, no __pycache__, and stored uncompressed:
+deflate output can differ between zlib builds, stored bytes cannot, so a laptop, CI and
+a reviewer all produce the same file and Terraform's source_code_hash only moves when
+the code does. (Each package is a few dozen KB.)
 
 usage: package_lambda.py [--check] [--src DIR] [--out FILE]
+(without --src and --out: every package of PACKAGES)
 """
 
 from __future__ import annotations
@@ -22,6 +24,17 @@ SRC = ROOT / "src" / "discovery"
 OUT = ROOT / "modules" / "discovery" / "package" / "discovery.zip"
 EPOCH = (1980, 1, 1, 0, 0, 0)
 MODE = 0o100644  # regular file, rw-r--r--
+PACKAGES = (
+    (SRC, OUT),
+    (
+        ROOT / "src" / "servicenow",
+        ROOT / "modules" / "servicenow-delivery" / "package" / "servicenow.zip",
+    ),
+    (
+        ROOT / "src" / "restore_validation",
+        ROOT / "modules" / "restore-testing" / "package" / "restore_validation.zip",
+    ),
+)
 
 
 def sources(src: Path) -> list[Path]:
@@ -44,24 +57,30 @@ def build(src: Path = SRC) -> bytes:
     return buffer.getvalue()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the package is stale")
-    parser.add_argument("--src", type=Path, default=SRC)
-    parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args(argv)
-    wanted = build(args.src)
-    current = args.out.read_bytes() if args.out.exists() else b""
-    if args.check:
+def _one(src: Path, out: Path, check: bool) -> int:
+    wanted = build(src)
+    current = out.read_bytes() if out.exists() else b""
+    if check:
         if current != wanted:
-            print(f"{args.out} is stale: run python scripts/package_lambda.py", file=sys.stderr)
+            print(f"{out} is stale: run python scripts/package_lambda.py", file=sys.stderr)
             return 1
         return 0
     if current != wanted:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(wanted)
-        print(f"wrote {args.out} ({len(wanted)} bytes)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(wanted)
+        print(f"wrote {out} ({len(wanted)} bytes)")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if a package is stale")
+    parser.add_argument("--src", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.src is None and args.out is None:
+        return max(_one(src, out, args.check) for src, out in PACKAGES)
+    return _one(args.src or SRC, args.out or OUT, args.check)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(output.ssm_document_names) > 0 && alltrue([for n in output.ssm_document_names : startswith(n, "app-consistent-backup")])
+    condition     = startswith(output.ssm_document_name, "app-consistent-backup")
     error_message = "The instance documents are the module's own, named after name_prefix."
   }
 }
@@ -109,5 +109,28 @@ run "brought_vault_and_topic" {
   assert {
     condition     = output.sns_topic_arn == "arn:aws:sns:eu-west-1:111122223333:itsm"
     error_message = "A brought topic is used as it is."
+  }
+}
+
+run "subscriptions_output" {
+  command = apply
+
+  variables {
+    notifications = {
+      subscriptions = {
+        on-call = { protocol = "email", endpoint = "oncall@example.com" }
+        itsm    = { protocol = "https", endpoint = "https://example.service-now.com/api/global/em/jsonv2" }
+      }
+    }
+  }
+
+  assert {
+    condition     = keys(output.subscriptions) == ["itsm", "on-call"]
+    error_message = "The subscriptions output is keyed like var.notifications.subscriptions."
+  }
+
+  assert {
+    condition     = alltrue([for s in values(output.subscriptions) : startswith(s.arn, "arn:aws:sns:") && s.pending_confirmation == true])
+    error_message = "Each subscription shows its ARN and whether it still waits for confirmation."
   }
 }

@@ -115,6 +115,33 @@ run "rejects_retention_outside_vault_lock" {
   expect_failures = [var.schedules]
 }
 
+# The messages name the bad keys among good ones (tests/test_validation_messages.py reads
+# them); these runs prove the message expressions evaluate at plan time, the vault
+# lock's cross-variable one included.
+run "rejects_one_bad_schedule_among_good_ones" {
+  command = plan
+  variables {
+    schedules = {
+      nightly = { schedule_expression = "cron(0 1 * * ? *)" }
+      hourly  = { schedule_expression = "rate(1 hour)", max_freeze_seconds = 30 }
+      broken  = { schedule_expression = "cron(0 1 * * *)", timezone = "Paris time", max_freeze_seconds = 5 }
+    }
+  }
+  expect_failures = [var.schedules]
+}
+
+run "rejects_one_schedule_outside_vault_lock_among_good_ones" {
+  command = plan
+  variables {
+    vault = { lock = { min_retention_days = 7, max_retention_days = 30 } }
+    schedules = {
+      weekly  = { schedule_expression = "rate(7 days)", retention_days = 14 }
+      monthly = { schedule_expression = "rate(30 days)", retention_days = 365 }
+    }
+  }
+  expect_failures = [var.schedules]
+}
+
 run "rejects_freeze_too_short" {
   command = plan
   variables { max_freeze_seconds = 10 }
@@ -291,6 +318,12 @@ run "rejects_concurrency_out_of_range" {
 run "rejects_rate_over_quota" {
   command = plan
   variables { discovery = { start_rate_per_second = 1000 } }
+  expect_failures = [var.discovery]
+}
+
+run "rejects_a_not_selected_reporter_that_is_no_schedule" {
+  command = plan
+  variables { discovery = { not_selected_reporter = "weekly" } }
   expect_failures = [var.discovery]
 }
 

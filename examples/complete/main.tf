@@ -2,35 +2,13 @@ provider "aws" {
   region = var.region
 }
 
-variable "region" {
-  description = "Region to deploy into."
-  type        = string
-  default     = "eu-west-1"
-}
-
-variable "dr_vault_arn" {
-  description = "Vault in another region or account that every recovery point is copied to (its access policy must allow this account)."
-  type        = string
-  default     = "arn:aws:backup:eu-central-1:111122223333:backup-vault:dr-copies"
-}
-
-variable "servicenow_endpoint" {
-  description = "ServiceNow Event Management inbound endpoint (an HTTPS subscription of the topic)."
-  type        = string
-  default     = "https://example.service-now.com/api/global/em/jsonv2"
-}
-
-variable "permissions_boundary_arn" {
-  description = "Permissions boundary your landing zone requires on every role, if any."
-  type        = string
-  default     = null
-}
-
 data "aws_caller_identity" "current" {}
 
-# A customer-managed key is what makes cross-account copies possible.
+# The vault's own key. EC2 recovery points keep their EBS volumes' keys: what a
+# cross-account copy needs is the volumes on customer-managed keys shared with the
+# destination account (see examples/cross-account).
 resource "aws_kms_key" "backup" {
-  description         = "Recovery points of the app-consistent backups"
+  description         = "Vault of the app-consistent backups"
   enable_key_rotation = true
   policy = jsonencode({
     Version = "2012-10-17"
@@ -92,18 +70,25 @@ module "app_consistent_backup" {
 
   notifications = {
     subscriptions = {
-      servicenow = {
-        protocol               = "https"
-        endpoint               = var.servicenow_endpoint
-        raw_message_delivery   = true
-        endpoint_auto_confirms = true
-      }
+      # Severities 1 and 2 of the backup events, and every alarm (alarms have their
+      # own topic, which this address is subscribed to unfiltered).
       on-call = {
         protocol      = "email"
         endpoint      = "backup-oncall@example.com"
         filter_policy = jsonencode({ severity = ["1", "2"] })
       }
     }
+  }
+
+  # Every event and alarm, through a queue and a function, to Event Management.
+  servicenow = {
+    instance_url = var.servicenow_instance_url
+    secret_arn   = var.servicenow_secret_arn
+  }
+
+  # The hourly databases: alarm after 4 hours without a recovery point (default 2).
+  monitoring = {
+    recovery_point_alarm_hours = { hourly-db = 4 }
   }
 
   discovery = {

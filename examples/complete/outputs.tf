@@ -27,3 +27,18 @@ output "dashboard_name" {
   description = "CloudWatch dashboard of runs, failures and freeze windows."
   value       = module.app_consistent_backup.dashboard_name
 }
+
+output "alarm_topic_arn" {
+  description = "Topic every alarm publishes to (ALARM and OK)."
+  value       = module.app_consistent_backup.alarm_topic_arn
+}
+
+output "servicenow_dead_letter_queue_url" {
+  description = "Events ServiceNow refused, each with its reason: redrive once the cause is fixed."
+  value       = module.app_consistent_backup.servicenow_dead_letter_queue_url
+}
+
+output "servicenow_function_name" {
+  description = "Function delivering the events and alarms to ServiceNow (its logs say what was delivered, retried or dead-lettered)."
+  value       = module.app_consistent_backup.servicenow_function_name
+}

@@ -31,23 +31,6 @@ provider "aws" {
   }
 }
 
-variable "endpoint" {
-  description = "URL of the local AWS emulator, e.g. http://127.0.0.1:5000."
-  type        = string
-  default     = "http://127.0.0.1:5000"
-
-  validation {
-    condition     = can(regex("^http://(127\\.[0-9]+\\.[0-9]+\\.[0-9]+|localhost|\\[::1\\]):[0-9]+$", var.endpoint))
-    error_message = "endpoint must be a loopback URL (http://127.0.0.1:PORT): this example is only for the local emulator."
-  }
-}
-
-variable "region" {
-  description = "Region the emulator pretends to be."
-  type        = string
-  default     = "eu-west-1"
-}
-
 module "app_consistent_backup" {
   source = "../../"
 
@@ -65,19 +48,9 @@ module "app_consistent_backup" {
     force_destroy = true
   }
 
-  notifications = {
-    subscriptions = {
-      itsm = {
-        protocol             = "sqs"
-        endpoint             = aws_sqs_queue.itsm.arn
-        raw_message_delivery = true
-      }
-    }
+  # The delivery component, pointed at the demo's local ServiceNow.
+  servicenow = var.servicenow_secret_arn == null ? null : {
+    instance_url = var.servicenow_url
+    secret_arn   = var.servicenow_secret_arn
   }
-}
-
-# Stands in for ServiceNow: the demo reads what would have reached the ITSM tool.
-resource "aws_sqs_queue" "itsm" {
-  name                    = "acb-demo-itsm"
-  sqs_managed_sse_enabled = true
 }

@@ -13,9 +13,24 @@ output "sns_topic_arn" {
   value       = module.app_consistent_backup.sns_topic_arn
 }
 
-output "itsm_queue_url" {
-  description = "Queue standing in for the ITSM tool (subscribed to the topic, raw messages)."
-  value       = aws_sqs_queue.itsm.url
+output "alarm_topic_arn" {
+  description = "Topic every alarm of the module publishes to."
+  value       = module.app_consistent_backup.alarm_topic_arn
+}
+
+output "servicenow_function_name" {
+  description = "The ServiceNow delivery function."
+  value       = module.app_consistent_backup.servicenow_function_name
+}
+
+output "servicenow_queue_url" {
+  description = "Queue the topics feed and the delivery function reads."
+  value       = module.app_consistent_backup.servicenow_queue_url
+}
+
+output "servicenow_dead_letter_queue_url" {
+  description = "Events the local ServiceNow refused, with their reason (empty after a good run)."
+  value       = module.app_consistent_backup.servicenow_dead_letter_queue_url
 }
 
 output "vault_name" {
@@ -40,7 +55,7 @@ output "discovery_function_arn" {
 
 output "ssm_document_name" {
   description = "The freeze/thaw SSM document the state machine sends to the instances."
-  value       = module.app_consistent_backup.ssm_document_names[0]
+  value       = module.app_consistent_backup.ssm_document_name
 }
 
 output "dead_letter_queue_arn" {

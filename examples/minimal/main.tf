@@ -2,12 +2,6 @@ provider "aws" {
   region = var.region
 }
 
-variable "region" {
-  description = "Region to deploy into."
-  type        = string
-  default     = "eu-west-1"
-}
-
 # Every Linux instance tagged AppConsistentBackup = nightly is frozen, backed up
 # into a new KMS-encrypted vault at 01:00 UTC, kept 35 days; failures go to a new
 # encrypted SNS topic.

@@ -10,6 +10,32 @@ locals {
   package       = "${path.module}/package/discovery.zip"
   margin        = coalesce(var.continuation_margin_seconds, min(60, floor(var.timeout / 4)))
 
+  # Instances no schedule selects: every schedule's tag value, and the one schedule
+  # whose runs report them (docs/contracts.md sections 1 and 5).
+  tag_values_by_schedule = { for name, s in var.schedules : name => coalesce(s.tag_value, name) }
+  reporter_candidates    = sort([for name, s in var.schedules : name if s.enabled])
+  reporter = !var.report_not_selected ? "" : coalesce(
+    var.not_selected_reporter,
+    try(local.reporter_candidates[0], sort(keys(var.schedules))[0]),
+  )
+
+  function_environment = {
+    STATE_MACHINE_ARN           = var.state_machine_arn
+    BACKUP_TAG_KEY              = var.selection_tag_key
+    OPT_OUT_TAG_KEY             = var.opt_out_tag_key
+    NOTIFICATION_TOPIC_ARN      = var.notification_topic_arn
+    NAME_PREFIX                 = var.name_prefix
+    MAX_CONCURRENCY             = tostring(var.max_concurrency)
+    START_RATE_PER_SECOND       = tostring(var.start_rate_per_second)
+    START_BURST                 = tostring(var.start_burst)
+    CONTINUATION_MARGIN_SECONDS = tostring(local.margin)
+    SCHEDULE_TAG_VALUES         = jsonencode(local.tag_values_by_schedule)
+    NOT_SELECTED_REPORTER       = local.reporter
+  }
+  # Lambda allows 4 KB of environment variables in all; the JSON of the map is a
+  # little more than what Lambda counts (names and values), so it errs on the safe side.
+  function_environment_bytes = length(jsonencode(local.function_environment))
+
   # ARNs built from names, so that the IAM policies are known at plan time and no
   # policy depends on the resource it grants access to.
   function_arn   = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.function_name}"
@@ -79,17 +105,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.reserved_concurrent_executions
 
   environment {
-    variables = {
-      STATE_MACHINE_ARN           = var.state_machine_arn
-      BACKUP_TAG_KEY              = var.selection_tag_key
-      OPT_OUT_TAG_KEY             = var.opt_out_tag_key
-      NOTIFICATION_TOPIC_ARN      = var.notification_topic_arn
-      NAME_PREFIX                 = var.name_prefix
-      MAX_CONCURRENCY             = tostring(var.max_concurrency)
-      START_RATE_PER_SECOND       = tostring(var.start_rate_per_second)
-      START_BURST                 = tostring(var.start_burst)
-      CONTINUATION_MARGIN_SECONDS = tostring(local.margin)
-    }
+    variables = local.function_environment
   }
 
   logging_config {
@@ -118,6 +134,16 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = var.opt_out_tag_key != var.selection_tag_key
       error_message = "opt_out_tag_key must differ from selection_tag_key: one tag cannot both select and exclude an instance."
+    }
+
+    precondition {
+      condition     = var.not_selected_reporter == null || contains(keys(var.schedules), coalesce(var.not_selected_reporter, "-"))
+      error_message = "not_selected_reporter must name one of the schedules (a key of schedules): only a schedule's runs can report the instances no schedule selects."
+    }
+
+    precondition {
+      condition     = local.function_environment_bytes <= 4096
+      error_message = "The function's environment would exceed Lambda's 4 KB: the schedules' tag values (SCHEDULE_TAG_VALUES) take too much room. Use fewer schedules or shorter tag values."
     }
   }
 

@@ -42,3 +42,17 @@ output "dead_letter_queue_arn" {
   description = "ARN of the SQS dead-letter queue: schedule invocations that could not be delivered, and invocations that failed after Lambda's retries."
   value       = aws_sqs_queue.dead_letter.arn
 }
+
+output "alarm_names" {
+  description = "Names of the alarms on silent failures: discovery-errors, discovery-throttles, discovery-dlq, scheduler-failed, and <schedule>-no-recovery-point per schedule that has one."
+  value = merge(
+    { for k, a in aws_cloudwatch_metric_alarm.discovery : k => a.alarm_name },
+    { scheduler-failed = aws_cloudwatch_metric_alarm.scheduler.alarm_name },
+    { for k, a in aws_cloudwatch_metric_alarm.no_recovery_point : "${k}-no-recovery-point" => a.alarm_name },
+  )
+}
+
+output "recovery_point_alarm_hours" {
+  description = "Per schedule, the hours without a recovery point after which its alarm fires (null: no such alarm)."
+  value       = local.recovery_point_alarm_hours
+}

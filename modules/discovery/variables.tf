@@ -114,7 +114,7 @@ variable "schedules" {
 
   validation {
     condition     = alltrue([for name in keys(var.schedules) : can(regex("^[a-z0-9][a-z0-9-]{0,31}$", name))])
-    error_message = "Schedule names must be 1-32 lower-case letters, digits or hyphens, starting with a letter or digit: they become part of Step Functions execution names (80 characters at most)."
+    error_message = "Schedule names must be 1-32 lower-case letters, digits or hyphens, starting with a letter or digit: they become part of Step Functions execution names (80 characters at most). Not so: ${join(", ", [for name in keys(var.schedules) : jsonencode(name) if !can(regex("^[a-z0-9][a-z0-9-]{0,31}$", name))])}."
   }
 
   validation {
@@ -123,42 +123,42 @@ variable "schedules" {
       can(regex("^rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)$", s.schedule_expression)) ||
       can(regex("^at\\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\)$", s.schedule_expression))
     )])
-    error_message = "Each schedule_expression must be one EventBridge Scheduler accepts: cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 1 * * ? *); rate(N minutes|hours|days); or at(yyyy-mm-ddThh:mm:ss)."
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : "${k} (${jsonencode(s.schedule_expression)})" if !(can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", s.schedule_expression)) || can(regex("^rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)$", s.schedule_expression)) || can(regex("^at\\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\)$", s.schedule_expression)))])}: each schedule_expression must be one EventBridge Scheduler accepts: cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 1 * * ? *); rate(N minutes|hours|days); or at(yyyy-mm-ddThh:mm:ss)."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$", s.timezone))])
-    error_message = "Each timezone must be UTC or an IANA time zone name such as Europe/Paris."
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !(can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+){1,2})$", s.timezone)))])}: each timezone must be UTC or an IANA time zone name such as Europe/Paris."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.tag_value == null || can(regex("^[\\p{L}\\p{N}\\s_.:/=+@-]{1,256}$", s.tag_value))])
-    error_message = "Each tag_value must be null (the schedule's name) or a valid EC2 tag value: 1-256 letters, digits, spaces and _ . : / = + - @."
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !(s.tag_value == null || can(regex("^[\\p{L}\\p{N}\\s_.:/=+@-]{1,256}$", s.tag_value)))])}: each tag_value must be null (the schedule's name) or a valid EC2 tag value: 1-256 letters, digits, spaces and _ . : / = + - @."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.flexible_window_minutes == null || try(s.flexible_window_minutes >= 1 && s.flexible_window_minutes <= 1440, false)])
-    error_message = "Each flexible_window_minutes must be null (start on time) or 1-1440 minutes, EventBridge Scheduler's range."
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !(s.flexible_window_minutes == null || try(s.flexible_window_minutes >= 1 && s.flexible_window_minutes <= 1440, false))])}: each flexible_window_minutes must be null (start on time) or 1-1440 minutes, EventBridge Scheduler's range."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : s.policy.retention_days >= 1 && s.policy.retention_days <= 36500 && floor(s.policy.retention_days) == s.policy.retention_days])
-    error_message = "Each policy.retention_days must be a whole number of days from 1 to 36500 (AWS Backup's lifecycle range)."
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !(s.policy.retention_days >= 1 && s.policy.retention_days <= 36500 && floor(s.policy.retention_days) == s.policy.retention_days)])}: each policy.retention_days must be a whole number of days from 1 to 36500 (AWS Backup's lifecycle range)."
   }
 
   validation {
-    condition     = alltrue([for s in values(var.schedules) : s.policy.max_freeze_seconds >= 1 && s.policy.max_freeze_seconds <= 3600 && floor(s.policy.max_freeze_seconds) == s.policy.max_freeze_seconds])
-    error_message = "Each policy.max_freeze_seconds must be a whole number from 1 to 3600: the instance's watchdog thaws after it, and writes block while frozen."
+    condition     = alltrue([for s in values(var.schedules) : s.policy.max_freeze_seconds >= 15 && s.policy.max_freeze_seconds <= 900 && floor(s.policy.max_freeze_seconds) == s.policy.max_freeze_seconds])
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !(s.policy.max_freeze_seconds >= 15 && s.policy.max_freeze_seconds <= 900 && floor(s.policy.max_freeze_seconds) == s.policy.max_freeze_seconds)])}: each policy.max_freeze_seconds must be a whole number from 15 to 900: the state machine keeps seconds to thaw before the bound, so less leaves AWS Backup no time to start the snapshots, and more stalls applications."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : contains(["crash-consistent", "skip", "fail"], s.policy.on_freeze_failure)])
-    error_message = "Each policy.on_freeze_failure must be crash-consistent (back up anyway, labelled so), skip (no backup, reported) or fail (no backup, reported as a failure)."
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !(contains(["crash-consistent", "skip", "fail"], s.policy.on_freeze_failure))])}: each policy.on_freeze_failure must be crash-consistent (back up anyway, labelled so), skip (no backup, reported) or fail (no backup, reported as a failure)."
   }
 
   validation {
     condition     = alltrue([for s in values(var.schedules) : contains(["backup", "skip"], s.policy.stopped_instances)])
-    error_message = "Each policy.stopped_instances must be backup (no freeze needed) or skip (counted and reported as skipped)."
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !(contains(["backup", "skip"], s.policy.stopped_instances))])}: each policy.stopped_instances must be backup (no freeze needed) or skip (counted and reported as skipped)."
   }
 
   validation {
@@ -166,7 +166,7 @@ variable "schedules" {
       can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_.-]{2,50}$", c.destination_vault_arn)) &&
       c.retention_days >= 1 && c.retention_days <= 36500 && floor(c.retention_days) == c.retention_days
     )]]))
-    error_message = "Each policy.copy_targets entry needs a backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME) and a whole number of retention_days from 1 to 36500."
+    error_message = "Schedule ${join(", ", [for k, s in var.schedules : k if !alltrue([for c in s.policy.copy_targets : can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_.-]{2,50}$", c.destination_vault_arn)) && c.retention_days >= 1 && c.retention_days <= 36500 && floor(c.retention_days) == c.retention_days])])}: each policy.copy_targets entry needs a backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME) and a whole number of retention_days from 1 to 36500."
   }
 }
 
@@ -174,6 +174,23 @@ variable "dry_run" {
   description = "Every schedule only lists what it would back up and why the other instances are skipped, starting nothing (the summary log line and the function's return value say)."
   type        = bool
   default     = false
+}
+
+variable "report_not_selected" {
+  description = "Report the instances that carry selection_tag_key with a value no schedule selects (Nightly for nightly, a trailing space): one BackupNotSelected notification (severity 3) per instance per cycle of not_selected_reporter, and the NotSelected metric. That schedule's runs list by the tag key alone, which costs (instances carrying the key) / 1,000 DescribeInstances calls per cycle instead of its own instances / 1,000."
+  type        = bool
+  default     = true
+}
+
+variable "not_selected_reporter" {
+  description = "The schedule (a key of schedules) whose runs report the instances no schedule selects. Null: the first enabled schedule in name order (the first schedule when none is enabled). Pick the one that runs most often to hear soonest."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.not_selected_reporter == null || can(regex("^[a-z0-9][a-z0-9-]{0,31}$", coalesce(var.not_selected_reporter, "-")))
+    error_message = "not_selected_reporter must be null or a schedule name (1-32 lower-case letters, digits, hyphens), one of the keys of schedules."
+  }
 }
 
 variable "scheduler_retry" {
@@ -365,5 +382,26 @@ variable "permissions_boundary_arn" {
   validation {
     condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
     error_message = "permissions_boundary_arn must be null or an IAM policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)."
+  }
+}
+
+################################################################################
+# Alarms (monitoring.tf)
+################################################################################
+
+variable "alarm_actions" {
+  description = "Where the discovery, scheduler and no-recovery-point alarms publish on ALARM and OK: the module's alarm topic (docs/contracts.md section 8). Empty: the alarms exist without actions."
+  type        = list(string)
+  default     = []
+}
+
+variable "recovery_point_alarm_hours" {
+  description = "Per schedule name: alarm when the schedule produced no recovery point in this many hours (1-168; 0: no alarm). Schedules not listed get their interval plus a quarter of it (at least an hour) plus their flexible window, when the interval can be read: rate(...), or cron(...) firing every day; else no alarm."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for h in values(var.recovery_point_alarm_hours) : h == 0 || (h >= 1 && h <= 168 && floor(h) == h)])
+    error_message = "Each recovery_point_alarm_hours value must be 0 (no alarm) or a whole number of hours from 1 to 168: CloudWatch evaluates an alarm over 7 days at most."
   }
 }

@@ -52,35 +52,110 @@ variable "kms_key_arn" {
   }
 }
 
+variable "alarm_topic_arn" {
+  description = "With a brought topic (create_topic = false): the topic the module's CloudWatch alarms publish to. Null: the brought topic itself (alarm messages carry no message attributes, so subscriptions filtering on them miss alarms). With a created topic the module creates the alarm topic and this must be null."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", coalesce(var.alarm_topic_arn, "x")))
+    error_message = "alarm_topic_arn must be a standard SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)."
+  }
+
+  validation {
+    condition     = var.alarm_topic_arn == null || !var.create_topic
+    error_message = "alarm_topic_arn is for a brought topic only: with create_topic the module creates the alarm topic beside the notifications topic."
+  }
+}
+
 variable "subscriptions" {
-  description = "Subscriptions to the created topic, by a name of your choice. protocol is email, email-json, https, sqs or lambda; https is how ServiceNow Event Management (or any ITSM webhook) subscribes. filter_policy (JSON) filters on the message attributes severity, stage, outcome and instance_id."
+  description = <<-EOT
+    Subscriptions to the created topics, by a name of your choice:
+    - protocol: email, email-json, https, sqs or lambda; endpoint: the address, URL or ARN.
+    - filter_policy (JSON): filters the notifications on their message attributes severity, stage, outcome and instance_id.
+    - alarms: also subscribe the endpoint to the alarm topic, unfiltered (default true): alarm messages carry no message attributes.
+    - raw_message_delivery: sqs and https only.
+    - grant_access (sqs and lambda): the module writes the queue's policy (it replaces any policy the queue has) or adds the Lambda permission SNS needs to deliver (default true); false when you grant sns.amazonaws.com yourself, which a queue or function in another account or region needs.
+    - content_type, delivery_policy (JSON), confirmation_timeout_in_minutes, endpoint_auto_confirms: https only. SNS posts text/plain unless content_type says application/json or application/xml.
+    ServiceNow's jsonv2 is not subscribed directly (it cannot confirm a subscription): use the root module's servicenow setting.
+  EOT
   type = map(object({
-    protocol               = string
-    endpoint               = string
-    filter_policy          = optional(string)
-    raw_message_delivery   = optional(bool, false)
-    endpoint_auto_confirms = optional(bool, false)
+    protocol                        = string
+    endpoint                        = string
+    filter_policy                   = optional(string)
+    alarms                          = optional(bool, true)
+    raw_message_delivery            = optional(bool, false)
+    grant_access                    = optional(bool, true)
+    content_type                    = optional(string)
+    delivery_policy                 = optional(string)
+    confirmation_timeout_in_minutes = optional(number, 1)
+    endpoint_auto_confirms          = optional(bool, false)
   }))
   default = {}
 
   validation {
+    condition     = alltrue([for k in keys(var.subscriptions) : can(regex("^[A-Za-z0-9_-]{1,40}$", k))])
+    error_message = "Subscription names must be 1-40 letters, digits, hyphens or underscores: they name the Lambda permissions the module adds."
+  }
+
+  validation {
     condition     = alltrue([for s in values(var.subscriptions) : contains(["email", "email-json", "https", "sqs", "lambda"], s.protocol)])
-    error_message = "Each subscription's protocol must be one of email, email-json, https, sqs, lambda. Plain http is refused: the messages name instances and failures and must not cross the network in clear text."
+    error_message = "Subscription ${join(", ", [for k, s in var.subscriptions : k if !(contains(["email", "email-json", "https", "sqs", "lambda"], s.protocol))])}: each subscription's protocol must be one of email, email-json, https, sqs, lambda. Plain http is refused: the messages name instances and failures and must not cross the network in clear text."
   }
 
   validation {
     condition     = alltrue([for s in values(var.subscriptions) : s.protocol != "https" || can(regex("^https://[^\\s]+$", s.endpoint))])
-    error_message = "An https subscription's endpoint must be an https:// URL (for ServiceNow: https://INSTANCE.service-now.com/api/...)."
+    error_message = "Subscription ${join(", ", [for k, s in var.subscriptions : k if !(s.protocol != "https" || can(regex("^https://[^\\s]+$", s.endpoint)))])}: an https subscription's endpoint must be an https:// URL."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : !can(regex("(?i)/api/global/em/jsonv2|/em_event\\.do", s.endpoint))])
+    error_message = "ServiceNow's jsonv2 web service cannot be an SNS subscription: it cannot answer SNS's SubscriptionConfirmation (the subscription stays pending and nothing is delivered), and it wants {\"records\": [...]} as application/json with credentials. Set the root module's servicenow = { instance_url, secret_arn } instead: it delivers through a queue and a function."
   }
 
   validation {
     condition     = alltrue([for s in values(var.subscriptions) : !startswith(s.protocol, "email") || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint))])
-    error_message = "An email subscription's endpoint must be an email address."
+    error_message = "Subscription ${join(", ", [for k, s in var.subscriptions : k if !(!startswith(s.protocol, "email") || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint)))])}: an email subscription's endpoint must be an email address."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : s.protocol != "sqs" || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", s.endpoint))])
+    error_message = "An sqs subscription's endpoint must be a standard queue's ARN (arn:aws:sqs:REGION:ACCOUNT:NAME); SNS standard topics cannot deliver to FIFO queues."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : s.protocol != "lambda" || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$", s.endpoint))])
+    error_message = "A lambda subscription's endpoint must be a function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME, optionally :ALIAS or :VERSION)."
   }
 
   validation {
     condition     = alltrue([for s in values(var.subscriptions) : s.filter_policy == null || can(jsondecode(s.filter_policy))])
-    error_message = "filter_policy must be a JSON object such as {\"severity\": [\"1\", \"2\"]}; SNS rejects anything else at apply time."
+    error_message = "Subscription ${join(", ", [for k, s in var.subscriptions : k if !(s.filter_policy == null || can(jsondecode(s.filter_policy)))])}: filter_policy must be a JSON object such as {\"severity\": [\"1\", \"2\"]}; SNS rejects anything else at apply time."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : !s.raw_message_delivery || contains(["sqs", "https"], s.protocol)])
+    error_message = "raw_message_delivery applies to sqs and https subscriptions only (SNS refuses it for email and lambda)."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : s.protocol == "https" || (s.content_type == null && s.delivery_policy == null && !s.endpoint_auto_confirms)])
+    error_message = "content_type, delivery_policy and endpoint_auto_confirms apply to https subscriptions only."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : s.content_type == null || contains(["text/plain", "application/json", "application/xml"], coalesce(s.content_type, "x"))])
+    error_message = "content_type must be text/plain, application/json or application/xml, the request content types an SNS delivery policy accepts."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : s.delivery_policy == null || can(keys(jsondecode(s.delivery_policy)))])
+    error_message = "delivery_policy must be a JSON object such as {\"healthyRetryPolicy\": {\"numRetries\": 5}} (SNS's subscription DeliveryPolicy)."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : s.confirmation_timeout_in_minutes >= 1 && s.confirmation_timeout_in_minutes <= 60])
+    error_message = "confirmation_timeout_in_minutes must be 1-60: how long an apply with endpoint_auto_confirms waits for the endpoint to confirm."
   }
 
   validation {

@@ -8,6 +8,10 @@ locals {
   consistency_tag_key = "app-consistent-backup:consistency"
   run_id_tag_key      = "app-consistent-backup:run-id"
 
+  # The copy preflight (docs/contracts.md section 4) runs only for a copy into another
+  # account: only then may the role read volumes and describe keys.
+  copies_to_other_accounts = anytrue([for arn in var.copy_destination_vault_arns : split(":", arn)[4] != local.account])
+
   state_machine_statements = concat(
     [
       {
@@ -88,7 +92,7 @@ locals {
         Resource = var.notification_topic_arn
       },
       {
-        Sid      = "FreezeWindowMetric"
+        Sid      = "RunMetrics"
         Effect   = "Allow"
         Action   = ["cloudwatch:PutMetricData"]
         Resource = "*" # PutMetricData supports no resource-level permissions
@@ -129,6 +133,26 @@ locals {
         Resource = var.copy_destination_vault_arns
       },
     ],
+    local.copies_to_other_accounts ? [
+      {
+        Sid      = "ReadVolumesForTheCopyPreflight"
+        Effect   = "Allow"
+        Action   = ["ec2:DescribeVolumes"]
+        Resource = "*" # EC2 Describe* calls support no resource-level permissions
+      },
+      {
+        # KeyManager AWS or CUSTOMER of each encrypted volume's key: metadata only, no
+        # cryptographic use. Any account: a volume may be encrypted with a customer-managed
+        # key shared from another account (a central key account), whose ARN names that
+        # account. This Region only: an EBS volume's key is always in the volume's Region.
+        # The key's own policy must allow it too; a key that does not is treated as
+        # shareable (the copy is started).
+        Sid      = "DescribeVolumeKeysForTheCopyPreflight"
+        Effect   = "Allow"
+        Action   = ["kms:DescribeKey"]
+        Resource = "arn:${local.partition}:kms:${local.region}:*:key/*"
+      },
+    ] : [],
     var.tracing_enabled ? [{
       Sid      = "WriteTraces"
       Effect   = "Allow"

@@ -1,7 +1,8 @@
 ################################################################################
 # The per-instance state machine: freeze, back up, thaw as soon as the snapshots
 # exist, follow the job and its copies, label the recovery point, report.
-# Definition: asl/backup_instance.asl.json, rendered with templatefile.
+# Definition: asl/backup_instance.asl.json (JSONata with workflow variables), rendered
+# with templatefile.
 ################################################################################
 
 data "aws_caller_identity" "current" {}
@@ -20,24 +21,26 @@ locals {
   guard_table_arn    = "arn:${local.partition}:dynamodb:${local.region}:${local.account}:table/${local.guard_table_name}"
   log_group_name     = "/aws/vendedlogs/states/${local.state_machine_name}"
 
-  # About 17 history events per job poll and 15 per copy poll at the maximum interval,
-  # plus ~250 for everything else (tests/statemachine measures them on real histories).
-  worst_case_history_events = 250 + 17 * ceil(var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds) + 15 * max(1, length(var.copy_destination_vault_arns)) * ceil(var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds)
+  # About 9 history events per job poll and 9 per copy poll at the maximum interval (Wait,
+  # Task, Choice), plus ~250 for everything else (bench/state_machine.py measures them).
+  worst_case_history_events = 250 + 9 * ceil(var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds) + 9 * max(1, length(var.copy_destination_vault_arns)) * ceil(var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds)
 
   # Every ${...} of the template, and nothing else (tests/statemachine checks both ways).
   definition_variables = {
     vault_name                = var.vault_name
     backup_role_arn           = var.backup_role_arn
     ssm_document_name         = var.ssm_document_name
+    ssm_document_version      = var.ssm_document_version
     notification_topic_arn    = var.notification_topic_arn
     guard_table_name          = local.guard_table_name
     name_prefix               = var.name_prefix
     notify_on_success         = var.notify_on_success
     command_poll_seconds      = var.timings.command_poll_seconds
-    command_max_polls         = var.timings.command_max_polls
+    command_wait_max_seconds  = var.timings.command_wait_max_seconds
     snapshot_poll_seconds     = var.timings.snapshot_poll_seconds
     thaw_margin_seconds       = var.timings.thaw_margin_seconds
     thaw_max_attempts         = var.timings.thaw_max_attempts
+    clock_skew_margin_seconds = var.timings.clock_skew_margin_seconds
     job_poll_initial_seconds  = var.timings.job_poll_initial_seconds
     job_poll_max_seconds      = var.timings.job_poll_max_seconds
     job_wait_max_seconds      = var.timings.job_wait_max_seconds

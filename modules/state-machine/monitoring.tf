@@ -37,7 +37,8 @@ resource "aws_cloudwatch_metric_alarm" "executions" {
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.notification_topic_arn]
+  alarm_actions       = coalesce(var.alarm_actions, [var.notification_topic_arn])
+  ok_actions          = var.alarm_actions == null ? [] : var.alarm_actions
   tags                = var.tags
 }
 

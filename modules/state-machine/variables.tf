@@ -72,6 +72,16 @@ variable "ssm_document_arn" {
   }
 }
 
+variable "ssm_document_version" {
+  description = "Version of that document the state machine sends (SendCommand DocumentVersion; modules/instance-documents output document_version). Pinned, so that whoever can change the document's default version cannot change what runs as root at the next backup."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[1-9][0-9]{0,8}$", var.ssm_document_version))
+    error_message = "ssm_document_version must be a document version number such as \"3\" ($DEFAULT and $LATEST would follow whoever last changed the document)."
+  }
+}
+
 variable "selection_tag_key" {
   description = "Tag key that selects instances for backup. The state machine may send the document only to instances carrying this tag (IAM condition ssm:resourceTag)."
   type        = string
@@ -111,7 +121,7 @@ variable "copy_destination_vault_arns" {
 
   validation {
     condition     = alltrue([for arn in var.copy_destination_vault_arns : can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50}$", arn))])
-    error_message = "copy_destination_vault_arns must be AWS Backup vault ARNs (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)."
+    error_message = "copy_destination_vault_arns holds ${join(", ", [for arn in var.copy_destination_vault_arns : jsonencode(arn) if !(can(regex("^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50}$", arn)))])}: each must be an AWS Backup vault ARN (arn:aws:backup:REGION:ACCOUNT:backup-vault:NAME)."
   }
 }
 
@@ -128,9 +138,13 @@ variable "notify_on_success" {
 variable "timings" {
   description = <<-EOT
     Polling and bounds of the state machine, in seconds unless named otherwise:
-    command_poll_seconds / command_max_polls (freeze and thaw commands), snapshot_poll_seconds
-    (inside the freeze window), thaw_margin_seconds (the thaw starts this long before
-    max_freeze_seconds ends), thaw_max_attempts, job_poll_initial_seconds / job_poll_max_seconds
+    command_poll_seconds / command_wait_max_seconds (freeze and thaw commands: poll interval,
+    and how long a command may stay pending or running, pre-freeze hooks included),
+    snapshot_poll_seconds (inside the freeze window), thaw_margin_seconds (the thaw starts this
+    long before the instance's watchdog deadline), thaw_max_attempts, clock_skew_margin_seconds
+    (how far the instance's clock may be from AWS's: used to trust the watchdog deadline the
+    instance reports and to compare its watchdog's thaw with the snapshots' start),
+    job_poll_initial_seconds / job_poll_max_seconds
     (the interval doubles up to the maximum), job_wait_max_seconds, complete_window_minutes
     (StartBackupJob CompleteWindowMinutes), copy_poll_initial_seconds / copy_poll_max_seconds /
     copy_wait_max_seconds, guard_ttl_seconds (how long DynamoDB keeps an instance's guard item
@@ -138,10 +152,11 @@ variable "timings" {
   EOT
   type = object({
     command_poll_seconds      = optional(number, 2)
-    command_max_polls         = optional(number, 30)
+    command_wait_max_seconds  = optional(number, 120)
     snapshot_poll_seconds     = optional(number, 2)
     thaw_margin_seconds       = optional(number, 8)
     thaw_max_attempts         = optional(number, 3)
+    clock_skew_margin_seconds = optional(number, 2)
     job_poll_initial_seconds  = optional(number, 30)
     job_poll_max_seconds      = optional(number, 900)
     job_wait_max_seconds      = optional(number, 612000)
@@ -165,8 +180,13 @@ variable "timings" {
   }
 
   validation {
-    condition     = var.timings.thaw_margin_seconds <= 60 && var.timings.thaw_max_attempts <= 10
-    error_message = "thaw_margin_seconds must be at most 60 and thaw_max_attempts at most 10."
+    condition     = var.timings.thaw_margin_seconds + var.timings.clock_skew_margin_seconds < 15 && var.timings.thaw_max_attempts <= 10
+    error_message = "thaw_margin_seconds + clock_skew_margin_seconds must stay below 15 (the smallest max_freeze_seconds: the thaw must start inside every freeze window) and thaw_max_attempts must be at most 10."
+  }
+
+  validation {
+    condition     = var.timings.command_wait_max_seconds >= 30 && var.timings.command_wait_max_seconds <= 3600
+    error_message = "command_wait_max_seconds must be from 30 (SendCommand's delivery timeout) to 3600: it bounds how long a freeze or thaw command, hooks included, is waited for."
   }
 
   validation {
@@ -176,7 +196,7 @@ variable "timings" {
 
   validation {
     condition     = var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds <= 1000 && var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds <= 1000
-    error_message = "job_wait_max_seconds / job_poll_max_seconds and copy_wait_max_seconds / copy_poll_max_seconds must each be at most 1000 polls: an execution's history is limited to 25,000 events (about 17 per poll)."
+    error_message = "job_wait_max_seconds / job_poll_max_seconds and copy_wait_max_seconds / copy_poll_max_seconds must each be at most 1000 polls: an execution's history is limited to 25,000 events (about 9 per poll)."
   }
 
   validation {
@@ -258,6 +278,12 @@ variable "permissions_boundary_arn" {
 ################################################################################
 # Alarms
 ################################################################################
+
+variable "alarm_actions" {
+  description = "Where the execution alarms publish on ALARM and OK: the module's alarm topic (docs/contracts.md section 8). Null: notification_topic_arn, on ALARM only."
+  type        = list(string)
+  default     = null
+}
 
 variable "alarm_period_seconds" {
   description = "Period of the failed / timed-out execution alarms: they fire when at least one execution failed or timed out within it."

@@ -10,7 +10,9 @@ locals {
 resource "aws_kms_key" "vault" {
   count = local.create_kms_key ? 1 : 0
 
-  description             = "${var.name_prefix}: encrypts the recovery points in the ${local.vault_name} backup vault"
+  # EC2 recovery points keep their volumes' keys; this key encrypts the vault's backups
+  # of resource types AWS Backup fully manages.
+  description             = "${var.name_prefix}: key of the ${local.vault_name} backup vault"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = local.vault_key_policy
@@ -63,4 +65,35 @@ resource "aws_backup_vault_lock_configuration" "this" {
   min_retention_days  = var.vault_lock.min_retention_days
   max_retention_days  = var.vault_lock.max_retention_days
   changeable_for_days = var.vault_lock.changeable_for_days
+}
+
+################################################################################
+# Access policy: nobody but the break-glass principals deletes a recovery point,
+# shortens its retention or deletes the vault (modules/vault-access-policy)
+################################################################################
+
+locals {
+  # A brought vault keeps its own policy unless asked: PutBackupVaultAccessPolicy
+  # replaces the whole document.
+  attach_access_policy = coalesce(var.access_policy.enabled, var.create_vault)
+}
+
+module "access_policy" {
+  source = "../vault-access-policy"
+
+  partition                  = data.aws_partition.current.partition
+  break_glass_principal_arns = var.access_policy.break_glass_principal_arns
+  deny_policy_changes        = var.access_policy.deny_policy_changes
+}
+
+resource "aws_backup_vault_policy" "this" {
+  count = local.attach_access_policy ? 1 : 0
+
+  backup_vault_name = var.create_vault ? aws_backup_vault.this[0].name : data.aws_backup_vault.existing[0].name
+  policy            = module.access_policy.json
+
+  # With deny_policy_changes the policy denies PutBackupVaultLockConfiguration: the
+  # lock goes on first. (On destroy the policy goes first, so a vault without that
+  # guard can still be destroyed when force_destroy allows it.)
+  depends_on = [aws_backup_vault_lock_configuration.this]
 }

@@ -37,18 +37,13 @@ variable "vault_name" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a customer-managed KMS key that encrypts the vault's recovery points. Null creates a key (with rotation). Only used when the module creates the vault."
+  description = "ARN of a customer-managed KMS key for the vault the module creates (null creates one, with rotation). The vault key encrypts the backups of resource types AWS Backup fully manages; EC2 recovery points (an AMI and its EBS snapshots) keep the volumes' own keys and are not re-encrypted with it (AWS Backup guide, \"Encryption for backups in AWS Backup\")."
   type        = string
   default     = null
 
   validation {
-    condition     = var.kms_key_arn == null || !can(regex(":alias/aws/", var.kms_key_arn))
-    error_message = "kms_key_arn must not be an AWS managed key (alias/aws/...): its policy cannot be changed, so recovery points encrypted with it cannot be copied to another account. Bring a customer-managed key or leave it null to create one."
-  }
-
-  validation {
     condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID); AWS Backup does not accept key ids or aliases for vault encryption."
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID): AWS Backup takes no key ids or aliases (alias/aws/backup included) for vault encryption."
   }
 }
 
@@ -91,5 +86,52 @@ variable "permissions_boundary_arn" {
   validation {
     condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
     error_message = "permissions_boundary_arn must be an IAM policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)."
+  }
+}
+
+variable "access_policy" {
+  description = <<-EOT
+    The vault access policy (docs/compliance.md):
+    - enabled: attach it. Null (default): attached to a vault the module creates, not to a brought one, because PutBackupVaultAccessPolicy replaces whatever policy that vault already has; merge the output access_policy_statements into it instead, or set true to let the module own it.
+    - break_glass_principal_arns: IAM roles or users (aws:PrincipalArn, * allowed) exempt from the denials.
+    - deny_policy_changes: also deny changing or removing the policy and the vault lock (needs a break-glass principal; Terraform must then run as one to change either or destroy the vault).
+  EOT
+  type = object({
+    enabled                    = optional(bool)
+    break_glass_principal_arns = optional(list(string), [])
+    deny_policy_changes        = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "report_plan" {
+  description = <<-EOT
+    Optional AWS Backup Audit Manager report plan (null: none). AWS Backup writes the reports into an S3 bucket you own, whose policy must let AWS Backup write (docs/compliance.md):
+    - s3_bucket_name, s3_key_prefix: where the reports go.
+    - formats: CSV and/or JSON.
+    - report_template: BACKUP_JOB_REPORT (default), COPY_JOB_REPORT or RESTORE_JOB_REPORT. Job reports cover the whole account and Region; the module's jobs are those of its vault.
+  EOT
+  type = object({
+    s3_bucket_name  = string
+    s3_key_prefix   = optional(string)
+    formats         = optional(list(string), ["CSV", "JSON"])
+    report_template = optional(string, "BACKUP_JOB_REPORT")
+  })
+  default = null
+
+  validation {
+    condition     = var.report_plan == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.report_plan.s3_bucket_name))
+    error_message = "report_plan.s3_bucket_name must be an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)."
+  }
+
+  validation {
+    condition     = var.report_plan == null ? true : (length(var.report_plan.formats) > 0 && alltrue([for f in var.report_plan.formats : contains(["CSV", "JSON"], f)]))
+    error_message = "report_plan.formats must list CSV, JSON or both: the formats AWS Backup Audit Manager writes."
+  }
+
+  validation {
+    condition     = var.report_plan == null ? true : contains(["BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT"], var.report_plan.report_template)
+    error_message = "report_plan.report_template must be BACKUP_JOB_REPORT, COPY_JOB_REPORT or RESTORE_JOB_REPORT: the job reports that list this module's jobs (control and resource compliance reports need a framework, which this module does not create)."
   }
 }

@@ -1,12 +1,14 @@
 """Handing the rest of a run on to a new invocation of this function.
 
-The continuation event is the schedule's own event plus a ``continuation`` member:
-the ID of the first instance not yet handled (instances are handled in ID order)
-and the few instances still throttled when time ran out. The new invocation
-discovers again (cheap: DescribeInstances returns up to 1,000 instances a call) and
-resumes at that ID. The payload stays a few hundred bytes whatever the fleet's size,
-far below the 256 KB limit of an asynchronous invocation, and needs no queue or
-bucket of its own; idempotent execution names cover any overlap.
+The continuation event is the schedule's own event plus a ``continuation`` member
+(docs/contracts.md section 1): the listing's cursor (the next page's NextToken), the
+instances read but not started (at most a page plus the calls in flight), and the
+run's totals. The new invocation resumes the listing where this one stopped: no hop
+reads the fleet again, unless EC2 refuses the carried token (see ``inventory``). The
+payload stays under 80 KB whatever the fleet's size, below the 256 KB an
+asynchronous invocation was long limited to (AWS now documents 1 MB for
+InvokeAsync's successor, Invoke with InvocationType Event; 256 KB is kept as the
+pessimistic bound), and needs no queue or bucket of its own.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 from discovery import clients
 
 MAX_ASYNC_PAYLOAD = 256 * 1024
-MAX_HOPS = 100  # a runaway guard: each hop handles at least (timeout - margin) of work
+# A runaway guard: each hop starts (timeout - margin) x pace instances (42,100 with the
+# defaults), so 100 hops cover millions; a run needing more is reported, not dropped.
+MAX_HOPS = 100
 
 
 class HandOnError(RuntimeError):

@@ -1,11 +1,17 @@
-"""One StartExecution per instance: a bounded pool, paced, deadline-aware.
+"""One StartExecution per instance: paced, a bounded pool, deadline-aware, streaming.
+
+Instances are offered one at a time as the listing reads them; at most
+``max_workers`` calls are in flight and ``max_workers`` more queued, so memory stays
+bounded whatever the fleet's size, and results are handed to a callback as they
+come rather than kept.
 
 Throttling is absorbed in two layers. botocore's "standard" retry mode retries a
 throttled call with jittered backoff, but its retry quota stops retrying in a
-sustained storm; so a call still throttled after botocore gave up waits here and is
-tried again while the invocation has time, and is otherwise *deferred*: handed on to
-the continuation, never dropped. ExecutionAlreadyExists means an earlier run (a
-scheduler retry, a re-run) already started this instance's execution.
+sustained storm; so a call still throttled after botocore gave up waits here (on
+``discovery.clock``) and is tried again while the invocation has time, and is
+otherwise *deferred*: handed on to the continuation, never dropped.
+ExecutionAlreadyExists means an earlier run (a scheduler retry, a re-run, a listing
+read again) already started this instance's execution.
 """
 
 from __future__ import annotations
@@ -14,8 +20,7 @@ import enum
 import logging
 import random
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,10 +28,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from discovery import naming
+from discovery import clock, naming
 from discovery.events import Request
-from discovery.inventory import Decision, Instance
-from discovery.pacing import TokenBucket
+from discovery.inventory import Instance
+from discovery.pacing import Pacer
 
 ALREADY_EXISTS = "ExecutionAlreadyExists"
 THROTTLING = frozenset(
@@ -48,8 +53,6 @@ MAX_THROTTLE_WAIT_SECONDS = 10.0
 
 logger = logging.getLogger(__name__)
 
-sleep = time.sleep  # tests replace it to skip the waits
-
 
 class Outcome(enum.StrEnum):
     STARTED = "started"
@@ -70,12 +73,6 @@ class Result:
     @property
     def fatal(self) -> bool:
         return self.outcome is Outcome.FAILED and self.error_code in FATAL
-
-
-@dataclass(frozen=True)
-class FanOut:
-    results: list[Result]
-    next_index: int  # index in the work list of the first decision not handled
 
 
 class Starter:
@@ -108,7 +105,7 @@ class Starter:
                 code = error.response.get("Error", {}).get("Code", "Unknown")
                 text = error.response.get("Error", {}).get("Message", str(error))
                 if code in THROTTLING and self.keep_going():
-                    sleep(wait * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not crypto
+                    clock.sleep(wait * (0.5 + random.random() / 2))  # noqa: S311 - jitter
                     wait = min(wait * 2, MAX_THROTTLE_WAIT_SECONDS)
                     continue
                 return refused(instance, name, code, text)
@@ -139,53 +136,72 @@ def refused(instance: Instance, name: str, code: str, text: str) -> Result:
     return Result(instance, name, Outcome.FAILED, code, text)
 
 
-def fan_out(
-    work: Sequence[Decision],
-    starter: Starter,
-    bucket: TokenBucket,
-    max_workers: int,
-    keep_going: Callable[[], bool],
-) -> FanOut:
-    """Start the executions of ``work`` in order until done or ``keep_going`` says stop.
+def not_attempted(request: Request, instance: Instance, fatal: Result) -> Result:
+    return Result(
+        instance,
+        naming.execution_name(request, instance.instance_id),
+        Outcome.FAILED,
+        fatal.error_code,
+        f"not attempted after {fatal.error_code} on {fatal.instance.instance_id}: "
+        f"{fatal.error_message}",
+    )
 
-    Skipped decisions are passed over (the caller counts them). Everything before
-    ``next_index`` has been handled when this returns: the pool is drained.
+
+class Fanout:
+    """Starts the executions of the instances offered to it, in the order offered.
+
+    ``on_result`` receives every Result, from the pool's threads: it must be
+    thread-safe. After a fatal error no further call is made: every instance offered
+    afterwards is reported failed, not attempted. ``close()`` waits for the calls in
+    flight.
     """
-    fatal: list[Result] = []
-    slots = threading.BoundedSemaphore(max_workers * 2)  # bounds the queue, not just the pool
-    futures: list[Future[Result]] = []
-    not_attempted: list[Result] = []
-    next_index = len(work)
 
-    def done(future: Future[Result]) -> None:
-        slots.release()
+    def __init__(
+        self,
+        starter: Starter,
+        pacer: Pacer,
+        max_workers: int,
+        keep_going: Callable[[], bool],
+        on_result: Callable[[Result], None],
+    ) -> None:
+        self.starter = starter
+        self.pacer = pacer
+        self.keep_going = keep_going
+        self.on_result = on_result
+        self.fatal: Result | None = None
+        self.offered = 0
+        # Bounds the queue as well as the pool: the listing waits for the pace.
+        self._slots = threading.BoundedSemaphore(max_workers * 2)
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="start")
+
+    def offer(self, instance: Instance) -> bool:
+        """Start ``instance``'s execution (or fail it after a fatal error); False when
+        time is up and the instance was not taken."""
+        fatal = self.fatal
+        if fatal is not None:
+            self.on_result(not_attempted(self.starter.request, instance, fatal))
+            return True
+        if not self.keep_going():
+            return False
+        self.pacer.acquire()
+        self._slots.acquire()
+        self.offered += 1
+        future = self._pool.submit(self.starter, instance)
+        future.add_done_callback(self._done)
+        return True
+
+    def _done(self, future: Future[Result]) -> None:
+        self._slots.release()
         result = future.result()
-        if result.fatal:
-            fatal.append(result)
+        if result.fatal and self.fatal is None:
+            self.fatal = result
+        self.on_result(result)
 
-    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="start") as pool:
-        for index, decision in enumerate(work):
-            if not decision.start:
-                continue
-            if fatal:
-                first = fatal[0]
-                not_attempted.append(
-                    Result(
-                        decision.instance,
-                        naming.execution_name(starter.request, decision.instance.instance_id),
-                        Outcome.FAILED,
-                        first.error_code,
-                        f"not attempted after {first.error_code} on {first.instance.instance_id}: "
-                        f"{first.error_message}",
-                    )
-                )
-                continue
-            if not keep_going():
-                next_index = index
-                break
-            bucket.acquire()
-            slots.acquire()
-            future = pool.submit(starter, decision.instance)
-            future.add_done_callback(done)
-            futures.append(future)
-    return FanOut([f.result() for f in futures] + not_attempted, next_index)
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> Fanout:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()

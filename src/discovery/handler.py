@@ -3,28 +3,59 @@
 ``handler(event, context)`` is invoked by EventBridge Scheduler with the schedule's
 input (docs/contracts.md section 1), or by this function itself with a continuation
 of that input when a large fleet outlasts one invocation.
+
+One invocation streams: it reads DescribeInstances a page at a time and offers each
+page's instances to the paced StartExecution pool before it asks for the next page,
+so the first executions start while the listing has barely begun and memory holds
+one page whatever the fleet's size. When fewer than CONTINUATION_MARGIN_SECONDS are
+left it stops offering, lets the calls in flight finish, and hands on to a new
+invocation the listing's cursor (the next page's NextToken) and the instances it read
+but did not start: no hop reads what an earlier hop read. A run that cannot go on
+(no progress, too many hops, a hand-on refused, a fatal error) is reported, never
+dropped: a ``discovery`` notification and the RunIncomplete metric.
+
+Time: the context's remaining time is read once, at the start; every later check of
+the deadline, and every wait, goes through ``discovery.clock`` (see its docstring for
+the virtual-time harness).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from discovery import clients, config, continuation, events, inventory, naming, notify, report
-from discovery.fanout import Outcome, Starter, fan_out
-from discovery.inventory import Decision
-from discovery.pacing import TokenBucket
+from discovery import (
+    clients,
+    clock,
+    config,
+    continuation,
+    events,
+    inventory,
+    notify,
+    pacing,
+    report,
+)
+from discovery.dryrun import DryRun
+from discovery.fanout import Fanout, Starter
+from discovery.inventory import Instance, ListingError
+from discovery.selection import Selection, Verdict
+from discovery.tally import Tally
 
 logger = logging.getLogger(__name__)
 
-HandOn = Callable[[str, dict[str, Any]], None]
-LOG_CHUNK = 500  # instance IDs per dry-run log line
+
+class HandOn(Protocol):
+    def __call__(self, function_arn: str, event: dict[str, Any]) -> None: ...
+
+
+class Sink(Protocol):
+    fatal: Any
+
+    def offer(self, instance: Instance) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class DiscoveryError(RuntimeError):
@@ -36,7 +67,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 def run(event: Any, context: Any, hand_on: HandOn = continuation.invoke_async) -> dict[str, Any]:
-    """The handler, with the continuation's invoker injectable (tests)."""
+    """The handler, with the continuation's invoker injectable (tests, harnesses)."""
     cfg = config.load()
     try:
         request = events.parse(event)
@@ -51,7 +82,7 @@ def run(event: Any, context: Any, hand_on: HandOn = continuation.invoke_async) -
                 notify.discovery_failure(
                     cfg,
                     name,
-                    f"Backup run rejected: {error}",
+                    f"Backup run rejected, nothing started: {error}",
                     {"problems": "; ".join(error.problems)},
                 )
             ],
@@ -74,85 +105,38 @@ class Run:
         self.request = request
         self.context = context
         self.hand_on = hand_on
-        previous = request.continuation
-        self.hop = previous.hop if previous else 0
-        self.invoked_at = datetime.now(UTC)
-        self.chain_started_at = previous.chain_started_at if previous else self.invoked_at
-        self.previous_totals = previous.totals if previous else {}
-        self.margin_ms = cfg.continuation_margin_seconds * 1000
+        self.invoked_at = clock.now()
+        self.began = clock.monotonic()
+        remaining = context.get_remaining_time_in_millis() / 1000
+        self.stop_at = self.began + remaining - cfg.continuation_margin_seconds
+        previous = request.continuation or events.Continuation(
+            hop=0, chain_started_at=self.invoked_at
+        )
+        if previous.legacy:
+            logger.warning("continuation of an earlier version: listing again from the first page")
+        self.previous = previous
+        self.hop = previous.hop
+        self.selection = Selection(cfg, request)
+        self.tally = Tally()
+        ec2 = clients.get("ec2")
+        self.partition, self.region = ec2.meta.partition, ec2.meta.region_name
+        self.listing = inventory.Listing(
+            ec2,
+            inventory.filters(cfg.backup_tag_key, self.selection.listing_value),
+            previous.next_token,
+            previous.listing_done,
+            self.keep_going,
+        )
+        self.dry = DryRun(request) if request.dry_run else None
 
     def keep_going(self) -> bool:
-        return self.context.get_remaining_time_in_millis() > self.margin_ms
+        return clock.monotonic() < self.stop_at
 
-    def fail(self, description: str, additional: dict[str, Any]) -> DiscoveryError:
-        """Publish a discovery-stage failure and return the error to raise."""
-        additional = {
-            "scheduled_time": self.request.scheduled_time_text,
-            "hop": self.hop,
-            **additional,
-        }
-        _publish(
-            self.cfg,
-            [
-                notify.discovery_failure(
-                    self.cfg, self.request.schedule_name, description, additional
-                )
-            ],
-        )
-        logger.error(description, extra={"details": additional})
-        return DiscoveryError(description)
+    # --- the stream -------------------------------------------------------------------
 
-    def discover(self) -> list[inventory.Instance]:
-        try:
-            return inventory.describe(
-                clients.get("ec2"),
-                self.cfg.backup_tag_key,
-                self.request.tag_value,
-                self.cfg.opt_out_tag_key,
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise self.fail(
-                f"Discovery failed for schedule {self.request.schedule_name}: DescribeInstances: "
-                f"{error}",
-                {"error": str(error)},
-            ) from error
-
-    def select(self, decisions: list[Decision]) -> tuple[list[Decision], int]:
-        """This invocation's work: instances to retry first, then the rest from the cursor.
-
-        Returns the work and how many of its first entries are retries.
-        """
-        previous = self.request.continuation
-        if previous is None:
-            return decisions, 0
-        retry = set(previous.retry_instance_ids)
-        retries = [d for d in decisions if d.instance.instance_id in retry]
-        resume = previous.resume_from_instance_id
-        rest = [
-            d
-            for d in decisions
-            if resume is not None
-            and d.instance.instance_id >= resume
-            and d.instance.instance_id not in retry
-        ]
-        return retries + rest, len(retries)
-
-    def execute(self) -> dict[str, Any]:
-        began = time.monotonic()
-        instances = self.discover()
-        policy = self.request.policy
-        decisions = [inventory.decide(i, policy["stopped_instances"]) for i in instances]
-        work, retries = self.select(decisions)
-        discovered_ms = int((time.monotonic() - began) * 1000)
-        if self.request.dry_run:
-            return self.dry_run(instances, work, discovered_ms)
-        if self.hop > continuation.MAX_HOPS:
-            raise self.fail(
-                f"Run of schedule {self.request.schedule_name} stopped after {self.hop} hand-ons: "
-                f"{len(work)} instances not started",
-                {"not_started": len(work)},
-            )
-
+    def sink(self) -> Sink:
+        if self.dry is not None:
+            return self.dry
         starter = Starter(
             clients.get("stepfunctions"),
             self.cfg.state_machine_arn,
@@ -160,131 +144,219 @@ class Run:
             self.invoked_at,
             self.keep_going,
         )
-        bucket = TokenBucket(self.cfg.start_rate_per_second, self.cfg.start_burst)
-        result = fan_out(work, starter, bucket, self.cfg.max_concurrency, self.keep_going)
-        fanned_ms = int((time.monotonic() - began) * 1000) - discovered_ms
-
-        handled = work[: result.next_index]
-        deferred = [r for r in result.results if r.outcome is Outcome.DEFERRED]
-        counts = report.counts(handled, result.results)
-        totals = report.add_totals(self.previous_totals, counts)
-        unhandled = work[result.next_index :]
-        retry_ids = [d.instance.instance_id for d in work[result.next_index : retries]]
-        retry_ids += [r.instance.instance_id for r in deferred]
-        cursor = max(result.next_index, retries)
-        resume_from = work[cursor].instance.instance_id if cursor < len(work) else None
-        to_hand_on = len(unhandled) + len(deferred)
-
-        entries = notify.failures(
-            self.cfg, self.request, [r for r in result.results if r.outcome is Outcome.FAILED]
+        return Fanout(
+            starter,
+            pacing.for_config(self.cfg),
+            self.cfg.max_concurrency,
+            self.keep_going,
+            self.tally.result,
         )
-        hand_on_error: str | None = None
-        if to_hand_on:
-            progressed = bool(handled) and (
-                len(deferred) < len(result.results) or counts["skipped_total"] > 0
+
+    def stream(self, sink: Sink) -> None:
+        """Offer the pending instances, then each page's, until done or out of time."""
+        offering = True
+        for instance_id, platform, state, owner in self.previous.pending:
+            instance = Instance(
+                instance_id=instance_id,
+                arn=inventory.instance_arn(self.partition, self.region, owner, instance_id),
+                platform=platform,
+                state=state,
+                opted_out=False,
+                owner=owner,
             )
-            if not progressed:
-                hand_on_error = "no progress in this invocation (timeout too short for the margin?)"
-            else:
-                nxt = events.Continuation(
-                    hop=self.hop + 1,
-                    chain_started_at=self.chain_started_at,
-                    resume_from_instance_id=resume_from,
-                    retry_instance_ids=tuple(retry_ids),
-                    totals=totals,
-                )
-                try:
-                    self.hand_on(self.context.invoked_function_arn, self.request.as_event(nxt))
-                except (ClientError, BotoCoreError, continuation.HandOnError) as error:
-                    hand_on_error = str(error)
-            if hand_on_error:
-                entries.append(
-                    notify.discovery_failure(
-                        self.cfg,
-                        self.request.schedule_name,
-                        f"{to_hand_on} instances of schedule {self.request.schedule_name} not "
-                        f"started: the run could not be handed on: {hand_on_error}",
-                        {
-                            "scheduled_time": self.request.scheduled_time_text,
-                            "hop": self.hop,
-                            "not_started": to_hand_on,
-                            "resume_from_instance_id": resume_from,
-                        },
-                    )
-                )
-        published = _publish(self.cfg, entries)
+            offering = self.take(sink, instance, offering)
+        if not offering:
+            return
+        for page in self.listing:
+            offering = self.consume(sink, page, offering)
+            del page  # only the page in hand is held while the next one is read
+            if not offering or sink.fatal is not None:
+                return
 
-        summary: dict[str, Any] = {
-            **self._header(instances),
-            **counts,
-            "failed_by_code": dict(
-                sorted(
-                    Counter(
-                        r.error_code for r in result.results if r.outcome is Outcome.FAILED
-                    ).items()
-                )
-            ),
-            "handed_on": 0 if hand_on_error else to_hand_on,
-            "not_handed_on": to_hand_on if hand_on_error else 0,
-            "run_complete": to_hand_on == 0,
-            "run_totals": totals,
-            "notifications_published": published,
-            "timings_ms": {
-                "discovery": discovered_ms,
-                "fan_out": fanned_ms,
-                "total": int((time.monotonic() - began) * 1000),
-            },
-        }
-        report.emit(summary, self.cfg.name_prefix)
-        if hand_on_error:
-            raise DiscoveryError(f"run not handed on: {hand_on_error}")
-        return summary
+    def consume(self, sink: Sink, page: dict[str, Any], offering: bool) -> bool:
+        """Start, skip, pass over or report each instance of one page."""
+        listed = inventory.read_page(
+            page, self.partition, self.region, self.cfg.backup_tag_key, self.cfg.opt_out_tag_key
+        )
+        self.tally.listed += len(listed)
+        for item in listed:
+            offering = self.consider(sink, item, offering)
+        if self.dry is not None:
+            self.dry.page_done()
+        return offering
 
-    def _header(self, instances: list[inventory.Instance]) -> dict[str, Any]:
+    def consider(self, sink: Sink, item: inventory.Listed, offering: bool) -> bool:
+        """Start, skip, pass over or report one listed instance."""
+        verdict = self.selection.verdict(item)
+        if verdict is Verdict.SELECTED:
+            self.tally.selected += 1
+            decision = inventory.decide(item.instance, self.request.policy["stopped_instances"])
+            if decision.start:
+                return self.take(sink, item.instance, offering)
+            self.tally.skip(decision)
+            if self.dry is not None:
+                self.dry.skip(decision)
+        elif verdict is Verdict.OTHER_SCHEDULE:
+            self.tally.other_schedules += 1
+        elif verdict is Verdict.NOT_SELECTED:
+            self.tally.unselected(item)
+            if self.dry is not None:
+                closest = self.selection.closest(item.tag_value)
+                self.dry.unselected(item, closest.schedule_name, closest.difference)
+        return offering
+
+    def take(self, sink: Sink, instance: Instance, offering: bool) -> bool:
+        """Offer ``instance``, or set it aside for the continuation once time is up."""
+        if offering and sink.offer(instance):
+            return True
+        self.tally.hand_on(instance)
+        return False
+
+    # --- the invocation -----------------------------------------------------------------
+
+    def execute(self) -> dict[str, Any]:
+        if self.hop > continuation.MAX_HOPS:
+            return self.finish(
+                give_up=f"stopped after {self.hop} hand-ons (at most {continuation.MAX_HOPS})",
+                not_started=len(self.previous.pending),
+            )
+        sink = self.sink()
+        try:
+            self.stream(sink)
+        except ListingError as error:
+            return self.finish(failure=error)
+        finally:
+            sink.close()
+        return self.finish(**self.go_on(sink.fatal))
+
+    def go_on(self, fatal: Any) -> dict[str, Any]:
+        """Whether the run is done, goes on in a new invocation, or cannot finish."""
+        to_hand_on = self.tally.to_hand_on
+        if fatal is not None:
+            return {
+                "give_up": f"StartExecution answered {fatal.error_code}, which every further "
+                "call would repeat",
+                "not_started": len(to_hand_on),
+            }
+        if self.listing.done and not to_hand_on:
+            return {}
+        if len(to_hand_on) > events.MAX_PENDING:
+            return {
+                "give_up": f"{len(to_hand_on)} instances to hand on, more than a continuation "
+                f"carries ({events.MAX_PENDING}): are DescribeInstances pages over 1,000?",
+                "not_started": len(to_hand_on),
+            }
+        if self.tally.discovered == 0 and self.listing.pages == 0:
+            return {
+                "give_up": "no progress in this invocation (throttled throughout, or a timeout "
+                "too short for the margin?)",
+                "not_started": len(to_hand_on),
+            }
+        nxt = events.Continuation(
+            hop=self.hop + 1,
+            chain_started_at=self.previous.chain_started_at,
+            next_token=self.listing.next_token,
+            listing_done=self.listing.done,
+            pending=tuple((i.instance_id, i.platform, i.state, i.owner) for i in to_hand_on),
+            totals=report.add_totals(self.previous.totals, self.hop_counts()),
+        )
+        try:
+            self.hand_on(self.context.invoked_function_arn, self.request.as_event(nxt))
+        except (ClientError, BotoCoreError, continuation.HandOnError) as error:
+            return {
+                "give_up": f"the run could not be handed on: {error}",
+                "not_started": len(to_hand_on),
+            }
+        return {"handed_on": len(to_hand_on), "handed": True}
+
+    def hop_counts(self) -> dict[str, Any]:
         return {
-            "status": "dry_run" if self.request.dry_run else "done",
-            "schedule_name": self.request.schedule_name,
+            **self.tally.counts(),
+            "listed": self.tally.listed,
+            "pages": self.listing.pages,
+            "cursor_restarts": self.listing.restarts,
+        }
+
+    def finish(
+        self,
+        *,
+        handed: bool = False,
+        handed_on: int = 0,
+        give_up: str | None = None,
+        not_started: int = 0,
+        failure: ListingError | None = None,
+    ) -> dict[str, Any]:
+        """Publish, log the summary and the metrics; raise if the run did not go on."""
+        counts = self.hop_counts()
+        totals = report.add_totals(self.previous.totals, counts)
+        complete = give_up is None and failure is None and not handed
+        entries = (
+            []
+            if self.dry is not None
+            else notify.entries(self.cfg, self.request, self.selection, self.tally)
+        )
+        common = {
+            "scheduled_time": self.request.scheduled_time_text,
+            "hop": self.hop,
+            "listing_done": self.listing.done,
+            "next_token": self.listing.next_token,
+        }
+        name = self.request.schedule_name
+        if failure is not None:
+            description = f"Discovery failed for schedule {name}: {failure}"
+            entries.append(
+                notify.discovery_failure(
+                    self.cfg, name, description, {**common, "error": str(failure.error)}
+                )
+            )
+        elif give_up is not None:
+            description = (
+                f"Run of schedule {name} at {self.request.scheduled_time_text} cannot finish: "
+                f"{give_up}. {totals['started']} started so far; {not_started} read but not "
+                "started"
+                + ("" if self.listing.done else ", and the instances the listing did not reach")
+            )
+            entries.append(
+                notify.discovery_failure(
+                    self.cfg, name, description, {**common, "not_started": not_started}
+                )
+            )
+        published = _publish(self.cfg, entries)
+        incomplete = give_up is not None or failure is not None
+        summary: dict[str, Any] = {
+            "status": "dry_run" if self.dry is not None else ("failed" if incomplete else "done"),
+            "schedule_name": name,
             "scheduled_time": self.request.scheduled_time_text,
             "tag_value": self.request.tag_value,
             "dry_run": self.request.dry_run,
             "hop": self.hop,
             "request_id": getattr(self.context, "aws_request_id", None),
-            "fleet_size": len(instances),
-        }
-
-    def dry_run(
-        self, instances: list[inventory.Instance], work: list[Decision], discovered_ms: int
-    ) -> dict[str, Any]:
-        """What would be started, and why the others would not: nothing is started."""
-        would_start = [
-            {
-                "instance_id": d.instance.instance_id,
-                "platform": d.instance.platform,
-                "instance_state": d.instance.state,
-                "execution_name": naming.execution_name(self.request, d.instance.instance_id),
-            }
-            for d in work
-            if d.start
-        ]
-        skipped: dict[str, list[str]] = {}
-        for d in work:
-            if not d.start:
-                skipped.setdefault(str(d.reason), []).append(d.instance.instance_id)
-        counts = report.counts(work, [])
-        summary: dict[str, Any] = {
-            **self._header(instances),
             **counts,
-            "would_start": len(would_start),
-            "timings_ms": {"discovery": discovered_ms},
+            "other_schedules": self.tally.other_schedules,
+            "failed_by_code": dict(sorted(self.tally.failed_by_code.items())),
+            "listing_done": self.listing.done,
+            "listing_throttled": self.listing.interrupted,
+            "handed_on": handed,
+            "handed_on_pending": handed_on,
+            "run_complete": complete,
+            "run_incomplete": incomplete,
+            "not_started": not_started,
+            "run_totals": totals,
+            "notifications_published": published,
+            "timings_ms": {
+                "listing": int(self.listing.seconds * 1000),
+                "total": int((clock.monotonic() - self.began) * 1000),
+            },
         }
+        if give_up is not None:
+            summary["stopped_because"] = give_up
         report.emit(summary, self.cfg.name_prefix)
-        for offset in range(0, len(would_start), LOG_CHUNK):
-            chunk = [w["instance_id"] for w in would_start[offset : offset + LOG_CHUNK]]
-            logger.info("dry run: would start", extra={"instance_ids": chunk})
-        for reason, ids in sorted(skipped.items()):
-            for offset in range(0, len(ids), LOG_CHUNK):
-                logger.info(
-                    "dry run: would skip",
-                    extra={"reason": reason, "instance_ids": ids[offset : offset + LOG_CHUNK]},
-                )
-        return {**summary, "instances": would_start, "skipped_instances": skipped}
+        if failure is not None:
+            logger.error(description, extra={"details": common})
+            raise DiscoveryError(description) from failure
+        if give_up is not None:
+            logger.error(description, extra={"details": common})
+            raise DiscoveryError(f"run not finished: {give_up}")
+        if self.dry is not None:
+            return {**summary, **self.dry.result()}
+        return summary

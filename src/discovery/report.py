@@ -11,13 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from discovery.fanout import Outcome, Result
-from discovery.inventory import Decision
+from discovery import clock
 
 logger = logging.getLogger(__name__)
 
@@ -29,34 +26,38 @@ METRICS = {
     "skipped_total": "Skipped",
     "failed": "Failed",
     "deferred": "Deferred",
+    "not_selected": "NotSelected",
+    "run_incomplete": "RunIncomplete",
+    "not_started": "NotStarted",
+    "cursor_restarts": "CursorRestarts",
 }
-COUNTS = ("discovered", "started", "already_started", "failed")
-
-
-def counts(handled: Sequence[Decision], results: Iterable[Result]) -> dict[str, Any]:
-    """Counts of the decisions this invocation handled and of their results.
-
-    A deferred instance is handled again by the continuation, so it is counted as
-    discovered there, not here.
-    """
-    outcomes = Counter(r.outcome for r in results)
-    skipped = Counter(d.reason for d in handled if not d.start)
-    return {
-        "discovered": len(handled) - outcomes[Outcome.DEFERRED],
-        "started": outcomes[Outcome.STARTED],
-        "already_started": outcomes[Outcome.ALREADY_STARTED],
-        "failed": outcomes[Outcome.FAILED],
-        "deferred": outcomes[Outcome.DEFERRED],
-        "skipped": dict(sorted(skipped.items())),
-        "skipped_total": sum(skipped.values()),
-    }
+# Summed over the hops of one run (run_totals); deferred ones are counted when done.
+TOTALS = (
+    "discovered",
+    "started",
+    "already_started",
+    "failed",
+    "not_selected",
+    "fleet_size",
+    "listed",
+    "pages",
+    "cursor_restarts",
+)
 
 
 def add_totals(totals: dict[str, Any], hop: dict[str, Any]) -> dict[str, Any]:
-    """Run totals across the invocations of one run (deferred ones are counted when done)."""
-    merged: dict[str, Any] = {key: int(totals.get(key, 0)) + hop[key] for key in COUNTS}
-    skipped = Counter({k: int(v) for k, v in dict(totals.get("skipped", {})).items()})
-    skipped.update(hop["skipped"])
+    """Run totals across the invocations of one run."""
+    merged: dict[str, Any] = {}
+    for key in TOTALS:
+        try:
+            merged[key] = int(totals.get(key, 0)) + int(hop.get(key, 0))
+        except (TypeError, ValueError):  # a hand-edited continuation: count this hop only
+            merged[key] = int(hop.get(key, 0))
+    skipped: Counter[str] = Counter()
+    for reason, count in dict(totals.get("skipped", {}) or {}).items():
+        if isinstance(count, int) and not isinstance(count, bool):
+            skipped[str(reason)] += count
+    skipped.update(hop.get("skipped", {}))
     merged["skipped"] = dict(sorted(skipped.items()))
     return merged
 
@@ -64,7 +65,7 @@ def add_totals(totals: dict[str, Any], hop: dict[str, Any]) -> dict[str, Any]:
 def emf(summary: dict[str, Any], name_prefix: str, now_ms: int | None = None) -> dict[str, Any]:
     return {
         "_aws": {
-            "Timestamp": now_ms if now_ms is not None else int(time.time() * 1000),
+            "Timestamp": now_ms if now_ms is not None else int(clock.now().timestamp() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": NAMESPACE,
@@ -75,7 +76,7 @@ def emf(summary: dict[str, Any], name_prefix: str, now_ms: int | None = None) ->
         },
         "NamePrefix": name_prefix,
         "ScheduleName": summary["schedule_name"],
-        **{name: summary[key] for key, name in METRICS.items()},
+        **{name: int(summary.get(key, 0)) for key, name in METRICS.items()},
     }
 
 

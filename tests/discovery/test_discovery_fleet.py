@@ -1,4 +1,5 @@
-"""The handler against moto: a large mixed fleet, replays, dry runs, exact tag matching."""
+"""The handler against moto: a mixed fleet over many pages, replays, dry runs, exact tag
+matching, and starts that begin before the listing ends."""
 
 from __future__ import annotations
 
@@ -16,17 +17,18 @@ OPT_OUT = "AppConsistentBackupOptOut"
 
 @pytest.fixture
 def mixed_fleet(aws, monkeypatch):
-    """1,100+ selected instances over many reservations, and others that must not be."""
-    monkeypatch.setattr(inventory, "PAGE_SIZE", 7)  # moto pages by reservation: ~25 pages
+    """About 100 selected instances in 25 reservations and 5 pages, and others that
+    must not be."""
+    monkeypatch.setattr(inventory, "PAGE_SIZE", 5)  # moto pages by reservation
     selected = {TAG: "nightly"}
     groups = {
-        "linux": fleet.make(1000, selected, per_reservation=90)
-        + fleet.make(40, selected, per_reservation=1),
-        "windows": fleet.make(30, selected, windows=True, per_reservation=10),
-        "stopped": fleet.make(40, selected, state="stopped", per_reservation=20),
+        "linux": fleet.make(40, selected, per_reservation=10)
+        + fleet.make(8, selected, per_reservation=1),
+        "windows": fleet.make(12, selected, windows=True, per_reservation=6),
+        "stopped": fleet.make(16, selected, state="stopped", per_reservation=8),
         "pending": fleet.make(5, selected, state="pending"),
         "terminated": fleet.make(6, selected, state="terminated"),
-        "opted_out": fleet.make(20, {**selected, OPT_OUT: "True"}, per_reservation=4),
+        "opted_out": fleet.make(8, {**selected, OPT_OUT: "True"}, per_reservation=4),
         "opt_out_false": fleet.make(3, {**selected, OPT_OUT: "false"}),
         # Not selected: another value, a case variant, a prefix, another key, no tag.
         "other": fleet.make(10, {TAG: "weekly"})
@@ -43,7 +45,7 @@ def test_every_tagged_instance_gets_one_execution_and_a_replay_starts_nothing(mi
     eligible = set(
         groups["linux"] + groups["windows"] + groups["stopped"] + groups["opt_out_false"]
     )
-    assert len(eligible) > 1000
+    assert len(eligible) > 75
 
     pages = []
     clients.get("ec2").meta.events.register(
@@ -53,8 +55,11 @@ def test_every_tagged_instance_gets_one_execution_and_a_replay_starts_nothing(mi
 
     summary = handler.run(schedule_event(), FakeContext(), env.hand_on)
 
-    assert len(pages) >= 5  # several pages, each asked for with the tag filter
+    assert len(pages) >= 5  # several pages, each asked for once, with the tag filter
     assert all(p["Filters"] == [{"Name": f"tag:{TAG}", "Values": ["nightly"]}] for p in pages)
+    assert "NextToken" not in pages[0]
+    assert all("NextToken" in p for p in pages[1:])
+    assert summary["pages"] == len(pages)
     inputs = env.execution_inputs()
     assert {i["instance_id"] for i in inputs.values()} == eligible
     windows_ids = {i["instance_id"] for i in inputs.values() if i["platform"] == "windows"}
@@ -64,13 +69,13 @@ def test_every_tagged_instance_gets_one_execution_and_a_replay_starts_nothing(mi
     assert summary["already_started"] == 0
     assert summary["failed"] == 0
     assert summary["skipped"] == {
-        "opted_out": 20,
+        "opted_out": 8,
         "state_pending": 5,
         "state_terminated": 6,
     }
-    assert summary["fleet_size"] == summary["discovered"] == len(eligible) + 31
+    assert summary["fleet_size"] == summary["discovered"] == len(eligible) + 19
     assert summary["run_complete"] is True
-    assert summary["handed_on"] == 0
+    assert summary["handed_on"] is False
     assert env.handed_on == []
     assert env.notifications() == []
 
@@ -140,7 +145,7 @@ def test_policy_defaults_are_filled_in_the_execution_input(aws):
     (document,) = aws.execution_inputs().values()
     assert document["policy"] == {
         "retention_days": 7,
-        "max_freeze_seconds": 30,
+        "max_freeze_seconds": 60,
         "on_freeze_failure": "crash-consistent",
         "stopped_instances": "backup",
         "copy_targets": [],
@@ -160,13 +165,15 @@ def test_dry_run_lists_and_starts_nothing(aws, caplog):
     assert result["would_start"] == 3
     assert sorted(i["instance_id"] for i in result["instances"]) == sorted(running)
     assert result["instances"][0]["execution_name"].startswith("nightly-i-")
-    assert result["skipped_instances"] == {"opted_out": sorted(opted)}
+    assert {k: sorted(v) for k, v in result["skipped_instances"].items()} == {
+        "opted_out": sorted(opted)
+    }
     assert result["started"] == 0
     logged = [r for r in caplog.records if r.getMessage().startswith("dry run")]
     assert any(getattr(r, "reason", None) == "opted_out" for r in logged)
 
 
-def test_summary_is_one_log_line_and_metrics_are_emf(aws, caplog, capsys):
+def test_summary_is_one_log_line_and_metrics_are_emf(aws, caplog, emf):
     fleet.make(2, {TAG: "nightly"})
     fleet.make(1, {TAG: "nightly", OPT_OUT: "true"})
     caplog.set_level("INFO")
@@ -178,13 +185,24 @@ def test_summary_is_one_log_line_and_metrics_are_emf(aws, caplog, capsys):
     json.dumps(summary)  # serializable as the runtime's JSON formatter needs
     assert summary["started"] == 2
     assert summary["skipped"] == {"opted_out": 1}
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
-    (metrics,) = lines
+    (metrics,) = emf()
     directive = metrics["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "AppConsistentBackup/Discovery"
     assert directive["Dimensions"] == [["NamePrefix", "ScheduleName"]]
     names = {m["Name"] for m in directive["Metrics"]}
-    assert names == {"Discovered", "Started", "AlreadyStarted", "Skipped", "Failed", "Deferred"}
+    assert names == {
+        "Discovered",
+        "Started",
+        "AlreadyStarted",
+        "Skipped",
+        "Failed",
+        "Deferred",
+        "NotSelected",
+        "RunIncomplete",
+        "NotStarted",
+        "CursorRestarts",
+    }
+    assert metrics["RunIncomplete"] == metrics["NotStarted"] == metrics["CursorRestarts"] == 0
     assert metrics["Started"] == 2
     assert metrics["Skipped"] == 1
     assert metrics["ScheduleName"] == "nightly"
@@ -217,3 +235,25 @@ def test_a_changed_policy_for_the_same_run_starts_nothing_twice(aws):
 
     assert summary["already_started"] == 3
     assert len(aws.executions()) == 3
+
+
+def test_starts_begin_before_the_listing_ends(aws, monkeypatch):
+    monkeypatch.setattr(inventory, "PAGE_SIZE", 2)  # two reservations of 20 a page
+    ids = fleet.make(120, {TAG: "nightly"}, per_reservation=20)
+    calls = []
+    for service, operation in (("ec2", "DescribeInstances"), ("stepfunctions", "StartExecution")):
+        clients.get(service).meta.events.register(
+            f"before-call.*.{operation}", lambda model, **_: calls.append(model.name)
+        )
+
+    summary = handler.run(schedule_event(), FakeContext(), aws.hand_on)
+
+    listings = [i for i, name in enumerate(calls) if name == "DescribeInstances"]
+    assert len(listings) == 3  # 120 instances, 40 a page: each page read once
+    first_start = calls.index("StartExecution")
+    assert first_start < listings[1]  # the first page's starts did not wait for the rest
+    # Each page is offered before the next one is asked for: at most the pool's queue
+    # (2 x MAX_CONCURRENCY) of a page is still waiting when its successor is read.
+    for page, position in enumerate(listings[1:], start=1):
+        assert calls[:position].count("StartExecution") >= page * 40 - 16
+    assert summary["started"] == len(ids)

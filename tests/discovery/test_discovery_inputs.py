@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from datetime import UTC, datetime
 
 import boto3
@@ -12,6 +13,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from discovery import clients, config, continuation, events, handler, inventory, notify, pacing
+from tests.discovery import fleet
 from tests.discovery.support import FUNCTION_ARN, FakeContext, schedule_event
 
 GOOD_ENV = {
@@ -32,6 +34,20 @@ def test_configuration_defaults():
     assert cfg.start_rate_per_second == 50
     assert cfg.start_burst == 100
     assert cfg.continuation_margin_seconds == 60
+    assert cfg.schedule_tag_values == {}
+    assert cfg.not_selected_reporter is None
+
+
+def test_configuration_of_the_schedules_tag_values():
+    cfg = config.from_environment(
+        {
+            **GOOD_ENV,
+            "SCHEDULE_TAG_VALUES": '{"nightly": "nightly", "weekly": "gold tier"}',
+            "NOT_SELECTED_REPORTER": "weekly",
+        }
+    )
+    assert cfg.schedule_tag_values == {"nightly": "nightly", "weekly": "gold tier"}
+    assert cfg.not_selected_reporter == "weekly"
 
 
 def test_configuration_names_every_missing_or_malformed_variable():
@@ -56,10 +72,16 @@ def test_configuration_names_every_missing_or_malformed_variable():
         ("CONTINUATION_MARGIN_SECONDS", "1", "from 5 to 600"),
         ("BACKUP_TAG_KEY", "bad\u0000key", "EC2 tag key"),
         ("OPT_OUT_TAG_KEY", "AppConsistentBackup", "must differ"),
+        ("SCHEDULE_TAG_VALUES", "nightly", "must be a JSON object"),
+        ("SCHEDULE_TAG_VALUES", "{}", "non-empty JSON object"),
+        ("SCHEDULE_TAG_VALUES", '{"Nightly": "x"}', "invalid entries for ['Nightly']"),
+        ("SCHEDULE_TAG_VALUES", '{"nightly": ""}', "invalid entries for ['nightly']"),
+        ("NOT_SELECTED_REPORTER", "nightly", "must be one of the schedules"),
+        ("NOT_SELECTED_REPORTER", "Not A Name", "must be a schedule name"),
     ],
 )
 def test_configuration_rejects_bad_values(name, value, message):
-    with pytest.raises(config.ConfigurationError, match=message):
+    with pytest.raises(config.ConfigurationError, match=re.escape(message)):
         config.from_environment({**GOOD_ENV, name: value})
 
 
@@ -94,8 +116,8 @@ def broken(path, value):
         (broken(["schedule_name"], "Nightly Backup"), "schedule_name='Nightly Backup'"),
         (broken(["scheduled_time"], KeyError), "scheduled_time must be an RFC 3339"),
         (broken(["scheduled_time"], "<aws.scheduler.scheduled-time>"), "unfilled placeholder"),
-        (broken(["scheduled_time"], "yesterday"), "is not an RFC 3339 time"),
-        (broken(["scheduled_time"], "2026-11-23T01:00:00"), "has no time zone"),
+        (broken(["scheduled_time"], "yesterday"), "is not an RFC 3339 date-time"),
+        (broken(["scheduled_time"], "2026-11-23T01:00:00"), "is not an RFC 3339 date-time"),
         (broken(["tag_value"], ""), "tag_value='' must be a string of 1-256"),
         (broken(["dry_run"], "yes"), "dry_run must be true or false"),
         (broken(["surprise"], 1), "unknown fields ['surprise']"),
@@ -103,6 +125,7 @@ def broken(path, value):
         (broken(["policy", "retention_days"], 0), "policy.retention_days=0"),
         (broken(["policy", "retention_days"], True), "policy.retention_days=True"),
         (broken(["policy", "max_freeze_seconds"], 4000), "policy.max_freeze_seconds=4000"),
+        (broken(["policy", "max_freeze_seconds"], 14), "from 15 to 900"),
         (broken(["policy", "on_freeze_failure"], "ignore"), "policy.on_freeze_failure='ignore'"),
         (broken(["policy", "stopped_instances"], "start"), "policy.stopped_instances='start'"),
         (broken(["policy", "notify_on_success"], "no"), "policy.notify_on_success"),
@@ -130,12 +153,33 @@ def broken(path, value):
                 {
                     "hop": 1,
                     "chain_started_at": "2026-11-23T01:00:00Z",
-                    "resume_from_instance_id": "vm-1",
-                    "retry_instance_ids": ["nope"],
-                    "totals": [],
+                    "pending": [["i-0123456789abcdef0", "linux", "pending", "111122223333"]],
                 },
             ),
-            "resume_from_instance_id must be an instance ID",
+            "continuation.pending must be",
+        ),
+        (
+            broken(
+                ["continuation"],
+                {"hop": 1, "chain_started_at": "2026-11-23T01:00:00Z", "next_token": 7},
+            ),
+            "continuation.next_token must be null or a token",
+        ),
+        (
+            broken(
+                ["continuation"],
+                {
+                    "hop": 1,
+                    "chain_started_at": "2026-11-23T01:00:00Z",
+                    "next_token": "x",
+                    "retry_instance_ids": [],
+                },
+            ),
+            "mixes the fields of two versions",
+        ),
+        (
+            broken(["continuation"], {"hop": 1, "chain_started_at": "20261123T010000Z"}),
+            "continuation.chain_started_at='20261123T010000Z' is not an RFC 3339",
         ),
     ],
 )
@@ -170,9 +214,69 @@ def test_a_malformed_event_without_a_usable_name_is_still_notified(aws):
     assert json.loads(note["message"])["node"] == "schedule/unknown"
 
 
-def test_scheduled_time_is_normalised_to_utc_seconds():
-    request = events.parse(schedule_event(scheduled_time="2026-11-23T02:00:00.250+01:00"))
-    assert request.scheduled_time_text == "2026-11-23T01:00:00Z"
+@pytest.mark.parametrize(
+    ("raw", "utc"),
+    [
+        ("2026-11-23T01:00:00Z", "2026-11-23T01:00:00Z"),  # what the Scheduler writes
+        ("2026-11-23t01:00:00z", "2026-11-23T01:00:00Z"),  # RFC 3339 5.6, note
+        ("2026-11-23T02:00:00.250+01:00", "2026-11-23T01:00:00Z"),  # fraction, offset
+        ("2026-11-23T01:00:00.999999999Z", "2026-11-23T01:00:00Z"),  # dropped, not rounded
+        ("2026-11-22T20:30:00-04:30", "2026-11-23T01:00:00Z"),
+        ("2026-11-23T01:00:00-00:00", "2026-11-23T01:00:00Z"),  # UTC, local offset unknown
+        ("2024-02-29T00:00:00Z", "2024-02-29T00:00:00Z"),
+    ],
+)
+def test_scheduled_time_accepts_rfc3339_date_times(raw, utc):
+    assert events.parse(schedule_event(scheduled_time=raw)).scheduled_time_text == utc
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("20261123T010000Z", "not an RFC 3339 date-time"),  # ISO 8601 basic format
+        ("2026-W48-1T01:00:00Z", "not an RFC 3339 date-time"),  # ISO week date
+        ("2026-327T01:00:00Z", "not an RFC 3339 date-time"),  # ISO ordinal date
+        ("2026-11-23 01:00:00Z", "not an RFC 3339 date-time"),  # space separator
+        ("2026-11-23T01:00Z", "not an RFC 3339 date-time"),  # no seconds
+        ("2026-11-23T01:00:00", "not an RFC 3339 date-time"),  # no offset
+        ("2026-11-23T01:00:00+0100", "not an RFC 3339 date-time"),  # offset without colon
+        ("2026-11-23T01:00:00.Z", "not an RFC 3339 date-time"),  # empty fraction
+        ("2026-11-23", "not an RFC 3339 date-time"),  # a date alone
+        ("2026-11-23T01:00:00Z ", "not an RFC 3339 date-time"),  # trailing space
+        ("\uff12026-11-23T01:00:00Z", "not an RFC 3339 date-time"),  # non-ASCII digit
+        ("2026-11-31T01:00:00Z", "not a valid time: day is out of range"),
+        ("2026-02-29T01:00:00Z", "not a valid time: day is out of range"),
+        ("2026-11-23T24:00:00Z", "not a valid time: hour"),
+        ("2026-11-23T01:00:60Z", "not a valid time: a leap second"),
+        ("2026-11-23T01:00:00+24:00", "not a valid time: the offset"),
+    ],
+)
+def test_scheduled_time_rejects_what_rfc3339_does_not_allow(raw, why):
+    with pytest.raises(events.EventError) as error:
+        events.parse(schedule_event(scheduled_time=raw))
+    assert why in str(error.value)
+    assert "2026-11-23T01:00:00Z" in str(error.value) or "valid time" in str(error.value)
+
+
+@pytest.mark.parametrize("raw", ["20261123T010000Z", "2026-W48-1T01:00:00Z"])
+def test_an_iso8601_only_time_starts_nothing_and_is_notified(aws, raw):
+    fleet.make(2, {"AppConsistentBackup": "nightly"})
+    result = handler.handler(schedule_event(scheduled_time=raw), FakeContext())
+    assert result["status"] == "rejected"
+    assert aws.executions() == []
+    (message,) = aws.messages()
+    assert message["metric_name"] == "discovery"
+    assert "nothing started" in message["description"]
+    assert raw in message["description"]
+
+
+def test_problems_quote_values_briefly():
+    with pytest.raises(events.EventError) as error:
+        events.parse(schedule_event(tag_value="x" * 300_000, schedule_name="y" * 5000))
+    text = str(error.value)
+    assert len(text) < 1000
+    assert "(300000 characters)" in text
+    assert "(5000 characters)" in text
 
 
 def test_a_continuation_survives_its_own_round_trip():
@@ -180,13 +284,47 @@ def test_a_continuation_survives_its_own_round_trip():
     nxt = events.Continuation(
         hop=2,
         chain_started_at=datetime(2026, 11, 23, 1, 0, 3, tzinfo=UTC),
-        resume_from_instance_id="i-0123456789abcdef0",
-        retry_instance_ids=("i-0123456789abcdef1",),
+        next_token="eyJ2IjoiMiIsImMiOjEwMDB9",  # noqa: S106 - an EC2 NextToken
+        listing_done=False,
+        pending=(("i-0123456789abcdef1", "windows", "stopped", "111122223333"),),
         totals={"started": 5},
     )
     again = events.parse(json.loads(json.dumps(request.as_event(nxt))))
     assert again.continuation == nxt
     assert again.policy == request.policy
+
+
+def test_the_largest_continuation_stays_far_below_the_async_payload_limit():
+    request = events.parse(schedule_event(tag_value="v" * 256))
+    pending = tuple(
+        (f"i-{n:017x}", "windows", "stopped", "111122223333") for n in range(events.MAX_PENDING)
+    )
+    nxt = events.Continuation(
+        hop=99,
+        chain_started_at=datetime(2026, 11, 23, 1, 0, 3, tzinfo=UTC),
+        next_token="t" * events.MAX_NEXT_TOKEN,
+        pending=pending,
+        totals={key: 10**9 for key in ("started", "listed", "discovered", "already_started")},
+    )
+    payload = json.dumps(request.as_event(nxt), separators=(",", ":")).encode()
+    assert len(payload) < 200 * 1024  # Lambda's asynchronous limit: 256 KB
+    assert events.parse(json.loads(payload)).continuation == nxt
+
+
+def test_a_continuation_of_the_previous_version_lists_again():
+    event = schedule_event(
+        continuation={
+            "hop": 3,
+            "chain_started_at": "2026-11-23T01:00:03Z",
+            "resume_from_instance_id": "i-0123456789abcdef0",
+            "retry_instance_ids": ["i-0123456789abcdef1"],
+            "totals": {"started": 7},
+        }
+    )
+    nxt = events.parse(event).continuation
+    assert nxt is not None
+    assert nxt.legacy
+    assert (nxt.hop, nxt.next_token, nxt.listing_done, nxt.pending) == (3, None, False, ())
 
 
 # --- inventory ------------------------------------------------------------------------
@@ -242,7 +380,7 @@ class Clock:
 
 def test_token_bucket_allows_the_burst_then_the_rate():
     clock = Clock()
-    bucket = pacing.TokenBucket(10, 5, clock=clock, sleep=clock.sleep)
+    bucket = pacing.TokenBucket(10, 5, monotonic=clock, sleep=clock.sleep)
     for _ in range(5):
         bucket.acquire()
     assert clock.now == 0  # the burst costs nothing
@@ -257,6 +395,14 @@ def test_token_bucket_allows_the_burst_then_the_rate():
 def test_token_bucket_rejects_nonsense():
     with pytest.raises(ValueError, match="rate_per_second"):
         pacing.TokenBucket(0, 1)
+
+
+def test_the_pace_follows_the_installed_clock(virtual_time):
+    cfg = config.from_environment({**GOOD_ENV, "START_RATE_PER_SECOND": "4", "START_BURST": "2"})
+    pacer = pacing.for_config(cfg)
+    for _ in range(10):
+        pacer.acquire()
+    assert sum(virtual_time.slept) == pytest.approx(2.0)  # 2 free, then 8 at 4 a second
 
 
 def test_time_at_the_start_execution_quota():
@@ -290,6 +436,86 @@ def test_notification_fields_are_servicenow_ready():
         "stage": "start-execution",
     }
     assert entry["Subject"] == "[Major] app-consistent-backup failed i-0123456789abcdef0"
+
+
+def _fits(entry):
+    return notify.entry_bytes(entry) <= notify.MAX_MESSAGE_BYTES
+
+
+def test_a_notification_too_large_for_sns_is_shortened_not_dropped(aws, monkeypatch):
+    # The issue's case: a 300 KB tag value quoted in the description and again in
+    # additional_info. Problems now quote values briefly; without that, the notification
+    # itself must still arrive.
+    monkeypatch.setattr(events, "show", repr)
+    huge = "\u00e9" * 150_000 + "x" * 150_000
+    result = handler.handler(schedule_event(tag_value=huge), FakeContext())
+    assert result["status"] == "rejected"
+
+    (note,) = aws.notifications()  # moto drops a message over 256 KB: it arrived
+    entry = {
+        "Subject": note["subject"],
+        "Message": note["message"],
+        "MessageAttributes": {
+            k: {"DataType": "String", "StringValue": v["Value"]}
+            for k, v in note["attributes"].items()
+        },
+    }
+    assert _fits(entry)
+    message = json.loads(note["message"])
+    info = json.loads(message["additional_info"])
+    assert message["metric_name"] == "discovery"
+    assert message["description"].startswith("Backup run rejected, nothing started")
+    assert info["truncated"] == "additional_info.problems,description"
+    assert info["problems"].startswith("tag_value='")
+    assert info["problems"].endswith("characters]")
+    assert info["schedule_name"] == "nightly"
+
+
+def test_shortening_cuts_the_longest_fields_and_says_so():
+    cfg = config.from_environment(GOOD_ENV)
+    entry = notify.notification(
+        cfg,
+        node="schedule/nightly",
+        resource=GOOD_ENV["STATE_MACHINE_ARN"],
+        event_type="BackupFailed",
+        stage="discovery",
+        outcome="failed",
+        severity="2",
+        description="d" * 200_000,
+        message_key="acb:discovery:nightly",
+        additional={"tag_value": "\u00e9" * 150_000, "small": "kept", "other": "o" * 90_000},
+    )
+    assert _fits(entry)
+    assert notify.entry_bytes(entry) > notify.MAX_MESSAGE_BYTES - 1024  # cut no more than needed
+    message = json.loads(entry["Message"])
+    info = json.loads(message["additional_info"])
+    assert info["small"] == "kept"
+    assert info["truncated"] == ("additional_info.other,additional_info.tag_value,description")
+    assert info["tag_value"].endswith("... [truncated from 150000 characters]")
+    assert message["description"].startswith("ddd")
+    assert message["description"].endswith("... [truncated from 200000 characters]")
+    assert info["other"].startswith("ooo")
+    assert message["source"] == "app-consistent-backup"
+    assert message["node"] == "schedule/nightly"
+
+
+def test_a_small_notification_is_left_whole():
+    cfg = config.from_environment(GOOD_ENV)
+    entry = notify.discovery_failure(cfg, "nightly", "d" * 1000, {"x": "y" * 1000})
+    info = json.loads(json.loads(entry["Message"])["additional_info"])
+    assert "truncated" not in info
+    assert info["x"] == "y" * 1000
+
+
+def test_batches_respect_the_count_and_the_total_size():
+    def entry(size):
+        return {"Subject": "s", "Message": "m" * size, "MessageAttributes": {}}
+
+    sizes = [100_000, 100_000, 100_000, 10, 10] + [1] * 12
+    batches = notify.batches([entry(s) for s in sizes])
+    assert [len(b) for b in batches] == [2, 10, 5]
+    for batch in batches:
+        assert sum(notify.entry_bytes(e) for e in batch) <= notify.MAX_MESSAGE_BYTES
 
 
 def test_publish_is_best_effort():

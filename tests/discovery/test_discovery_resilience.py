@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import threading
 
-import botocore.retries.standard
 import pytest
 from moto.core.exceptions import JsonRESTError
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import EC2Backend
 from moto.stepfunctions.models import StepFunctionBackend
 
-from discovery import clients, config, continuation, handler, notify
+from discovery import clients, config, continuation, handler, tally
 from tests.discovery import fleet
-from tests.discovery.support import FakeContext, schedule_event
+from tests.discovery.support import FakeContext, budget, schedule_event
 
 TAG = "AppConsistentBackup"
 
@@ -61,81 +60,67 @@ def starting(instance_ids):
     return lambda _arn, name, _input: any(i in name for i in instance_ids)
 
 
-@pytest.fixture
-def no_backoff(monkeypatch):
-    """botocore's jittered backoff, without the sleeping (the retries still happen)."""
-    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0)
-
-
-def started_ids(env):
-    return sorted(i["instance_id"] for i in env.execution_inputs().values())
-
-
-def drive(env, event, budget_calls):
-    """Run the event, then every continuation it hands on, as Lambda would."""
-    summaries = [handler.run(event, FakeContext(budget_calls), env.hand_on)]
-    while env.handed_on:
-        summaries.append(handler.run(env.handed_on.pop(0), FakeContext(budget_calls), env.hand_on))
-    return summaries
-
-
-def test_throttling_loses_no_instance(aws, no_backoff, monkeypatch):
-    ids = fleet.make(200, {TAG: "nightly"}, per_reservation=50)
-    # 300 throttles: more than botocore's retry quota absorbs (it stops retrying after
+def test_throttling_loses_no_instance(aws, monkeypatch):
+    ids = fleet.make(80, {TAG: "nightly"}, per_reservation=40)
+    # 160 throttles: more than botocore's retry quota absorbs (it stops retrying after
     # ~100 throttled retries), so the handler's own wait-and-retry is exercised too.
     fault = Fault(
         monkeypatch,
         StepFunctionBackend,
         "start_execution",
         sfn_error("ThrottlingException", "Rate exceeded"),
-        times=300,
+        times=160,
     )
 
-    summary = handler.run(schedule_event(), FakeContext(), aws.hand_on)
+    # The tests' virtual clock adds up back-offs that really overlap in the pool's
+    # threads: give the invocation time enough that they cannot reach its deadline.
+    summary = handler.run(schedule_event(), FakeContext(seconds=100_000), aws.hand_on)
 
-    assert fault.injected == 300
-    assert started_ids(aws) == sorted(ids)
-    assert summary["started"] == 200
+    assert fault.injected == 160
+    assert aws.clock.slept  # botocore's back-off and the handler's waited, in virtual time
+    assert aws.started_ids() == sorted(ids)
+    assert summary["started"] == 80
     assert summary["failed"] == summary["deferred"] == 0
     assert aws.notifications() == []
 
 
-def test_time_running_out_hands_the_rest_on_and_continuations_finish(aws):
-    ids = fleet.make(330, {TAG: "nightly"}, per_reservation=30)
+def test_time_running_out_hands_the_rest_on_and_continuations_finish(paced):
+    ids = fleet.make(130, {TAG: "nightly"}, per_reservation=30)
     skipped = fleet.make(7, {TAG: "nightly"}, state="pending")
 
-    summaries = drive(aws, schedule_event(), budget_calls=100)
+    summaries = paced.drive(schedule_event(), budget(40))
 
-    assert len(summaries) >= 4  # 337 instances, about 100 per invocation
-    assert started_ids(aws) == sorted(ids)  # every one, exactly once
-    assert sum(s["started"] for s in summaries) == 330
-    assert all(not s["run_complete"] for s in summaries[:-1])
+    assert len(summaries) >= 4  # 137 instances, about 40 starts per invocation
+    assert paced.started_ids() == sorted(ids)  # every one, exactly once
+    assert sum(s["started"] for s in summaries) == 130
+    assert all(not s["run_complete"] and s["handed_on"] for s in summaries[:-1])
     final = summaries[-1]
     assert final["run_complete"] is True
     assert final["hop"] == len(summaries) - 1
-    assert final["run_totals"] == {
-        "discovered": 337,
-        "started": 330,
-        "already_started": 0,
-        "failed": 0,
-        "skipped": {"state_pending": len(skipped)},
-    }
+    totals = final["run_totals"]
+    assert totals["discovered"] == totals["fleet_size"] == totals["listed"] == 137
+    assert totals["started"] == 130
+    assert totals["already_started"] == totals["failed"] == totals["cursor_restarts"] == 0
+    assert totals["skipped"] == {"state_pending": len(skipped)}
+    assert totals["pages"] == 1  # moto's default page: every hop after the first resumed
 
 
-def test_a_replayed_continuation_starts_nothing_new(aws):
+def test_a_replayed_continuation_starts_nothing_new(paced):
     fleet.make(50, {TAG: "nightly"})
-    handler.run(schedule_event(), FakeContext(20), aws.hand_on)
-    (event,) = aws.handed_on
-    first = handler.run(event, FakeContext(), aws.hand_on)
-    again = handler.run(event, FakeContext(), aws.hand_on)  # Lambda retries an async event
+    handler.run(schedule_event(), budget(20), paced.hand_on)
+    (event,) = paced.handed_on
+    first = handler.run(event, FakeContext(), paced.hand_on)
+    again = handler.run(event, FakeContext(), paced.hand_on)  # Lambda retries an async event
 
-    assert first["started"] == 50 - 20
+    assert first["started"] + 20 <= 50 < first["started"] + 20 + 17  # the pool's queue
     assert again["started"] == 0
-    assert again["already_started"] == 30
-    assert len(aws.executions()) == 50
+    assert again["already_started"] == first["started"]
+    assert len(paced.executions()) == 50
 
 
-def test_still_throttled_when_time_runs_out_is_deferred_not_lost(aws, no_backoff, monkeypatch):
+def test_still_throttled_when_time_runs_out_is_deferred_not_lost(paced, monkeypatch):
+    monkeypatch.setenv("MAX_CONCURRENCY", "1")
+    config.load.cache_clear()
     ids = fleet.make(12, {TAG: "nightly"})
     victim = ids[3]
     fault = Fault(
@@ -146,23 +131,27 @@ def test_still_throttled_when_time_runs_out_is_deferred_not_lost(aws, no_backoff
         when=starting([victim]),
     )
 
-    first = handler.run(schedule_event(), FakeContext(60), aws.hand_on)
+    first = handler.run(schedule_event(), budget(60), paced.hand_on)
 
+    # The victim's back-off used the invocation's time (the one worker waited on it):
+    # it is deferred, and what was not offered yet is handed on beside it.
     assert first["deferred"] == 1
-    assert first["started"] == 11
-    assert first["handed_on"] == 1
-    (event,) = aws.handed_on
-    assert event["continuation"]["retry_instance_ids"] == [victim]
-    assert event["continuation"]["resume_from_instance_id"] is None
+    assert first["handed_on"] is True
+    (event,) = paced.handed_on
+    pending = event["continuation"]["pending"]
+    assert [victim, "linux", "running", fleet.ACCOUNT] in pending
+    assert first["started"] + len(pending) == 12
+    assert event["continuation"]["listing_done"] is True
     fault.active = False
-    aws.handed_on.clear()
+    paced.handed_on.clear()
 
-    second = handler.run(event, FakeContext(), aws.hand_on)
+    second = handler.run(event, FakeContext(), paced.hand_on)
 
-    assert second["started"] == 1
+    assert second["started"] == len(pending)
+    assert second["pages"] == 0  # nothing listed again
     assert second["run_totals"]["started"] == 12
     assert second["run_totals"]["discovered"] == 12
-    assert started_ids(aws) == sorted(ids)
+    assert paced.started_ids() == sorted(ids)
 
 
 def test_instances_that_cannot_be_started_are_notified_in_the_itsm_format(aws, monkeypatch):
@@ -210,27 +199,33 @@ def test_instances_that_cannot_be_started_are_notified_in_the_itsm_format(aws, m
     }
 
 
-def test_a_fatal_error_stops_the_calls_and_caps_the_notifications(aws, monkeypatch):
+def test_a_fatal_error_stops_the_calls_and_caps_the_notifications(aws, monkeypatch, emf):
     ids = fleet.make(10, {TAG: "nightly"})
     monkeypatch.setenv("MAX_CONCURRENCY", "1")
     config.load.cache_clear()
-    monkeypatch.setattr(notify, "MAX_INSTANCE_NOTIFICATIONS", 3)
+    monkeypatch.setattr(tally, "MAX_KEPT", 3)
     aws.sfn.delete_state_machine(stateMachineArn=aws.state_machine_arn)
     calls = []
     clients.get("stepfunctions").meta.events.register(
         "before-call.states.StartExecution", lambda **kw: calls.append(1)
     )
 
-    summary = handler.run(schedule_event(), FakeContext(), aws.hand_on)
+    with pytest.raises(handler.DiscoveryError, match="StateMachineDoesNotExist"):
+        handler.run(schedule_event(), FakeContext(), aws.hand_on)
 
-    assert summary["failed"] == len(ids)
-    assert summary["failed_by_code"] == {"StateMachineDoesNotExist": len(ids)}
     assert len(calls) < len(ids)  # stopped calling once the error proved fatal
-    notes = aws.notifications()
-    assert len(notes) == 4  # three instances, then one message with the count
-    aggregate = json.loads(notes[-1]["message"])
+    notes = aws.messages()
+    assert len(notes) == 5  # three instances, one message with the count, the run stopped
+    aggregate, stopped = notes[3], notes[4]
     assert aggregate["metric_name"] == "discovery"
     assert "7 more instances" in aggregate["description"]
+    assert json.loads(aggregate["additional_info"])["failed_by_code"] == (
+        '{"StateMachineDoesNotExist": 10}'
+    )
+    assert "cannot finish" in stopped["description"]
+    (metrics,) = emf()
+    assert metrics["Failed"] == len(ids)
+    assert metrics["RunIncomplete"] == 1
 
 
 def test_discovery_failure_is_notified_and_raised(aws, monkeypatch):
@@ -253,19 +248,35 @@ def test_discovery_failure_is_notified_and_raised(aws, monkeypatch):
     assert aws.executions() == []
 
 
-def test_a_continuation_that_cannot_be_handed_on_is_notified_and_raised(aws):
+def test_a_continuation_that_cannot_be_handed_on_is_notified_and_raised(paced, emf):
     fleet.make(30, {TAG: "nightly"})
 
     def broken(_arn, _event):
         raise continuation.HandOnError("asynchronous self-invocation answered 500")
 
-    with pytest.raises(handler.DiscoveryError, match="not handed on"):
-        handler.run(schedule_event(), FakeContext(10), broken)
+    with pytest.raises(handler.DiscoveryError, match="could not be handed on"):
+        handler.run(schedule_event(), budget(10), broken)
 
-    (note,) = aws.notifications()
-    message = json.loads(note["message"])
+    (message,) = paced.messages()
     assert message["metric_name"] == "discovery"
-    assert "20 instances" in message["description"]
+    assert message["type"] == "BackupFailed"
+    info = json.loads(message["additional_info"])
+    not_started = int(info["not_started"])
+    assert 30 - 10 - 17 <= not_started <= 20  # the rest of the page (the pool's queue aside)
+    assert f"{not_started} read but not started" in message["description"]
+    (metrics,) = emf()
+    assert metrics["RunIncomplete"] == 1
+    assert metrics["NotStarted"] == not_started
+
+
+def test_more_to_hand_on_than_a_continuation_carries_is_reported(paced, monkeypatch):
+    monkeypatch.setattr(handler.events, "MAX_PENDING", 10)
+    fleet.make(30, {TAG: "nightly"})  # one moto page
+    with pytest.raises(handler.DiscoveryError, match="more than a continuation carries"):
+        handler.run(schedule_event(), budget(5), paced.hand_on)
+    assert paced.handed_on == []
+    (message,) = paced.messages()
+    assert "cannot finish" in message["description"]
 
 
 def test_no_progress_is_an_error_not_a_loop(aws):
@@ -282,12 +293,14 @@ def test_too_many_hand_ons_stop_the_run(aws):
         continuation={
             "hop": continuation.MAX_HOPS + 1,
             "chain_started_at": "2026-11-23T01:00:05Z",
-            "resume_from_instance_id": "i-00000000",
+            "next_token": "opaque",
         }
     )
     with pytest.raises(handler.DiscoveryError, match="hand-ons"):
         handler.run(event, FakeContext(), aws.hand_on)
     assert aws.executions() == []
+    (message,) = aws.messages()
+    assert "cannot finish" in message["description"]
 
 
 def test_an_unexpected_error_fails_one_instance_not_the_run(aws):

@@ -1,18 +1,22 @@
-"""End to end: the run `make demo` does, as a test (about two minutes, most of it Terraform).
+"""End to end: the run `make demo` does, as a test (two to three minutes, most of it Terraform).
 
 The module is applied with the real Terraform into the local emulator, the fleet of
 ``demo.fleet`` goes through one backup cycle (the deployed discovery function, the
 deployed state machine, the emulated SSM agents and, as root with loop devices, the
-deployed SSM document freezing real filesystems), and everything is destroyed. Each
-instance must end as ``demo.fleet`` says; nothing may be left behind. Without
+deployed SSM document freezing real filesystems), the failures are delivered to a local
+ServiceNow through the deployed delivery function, a crash of the discovery function is
+followed to ServiceNow through its alarm, and everything is destroyed. Each instance must
+end as ``demo.fleet`` says; nothing may be left behind. Without
 Terraform, or without root and loop devices for the real freeze, the parts that need
 them skip with a reason, except under ``CI=true``, where they fail.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -124,6 +128,42 @@ def test_discovery_counted_every_instance(demo: tuple[DemoResult, list[str]]) ->
     )
 
 
+def test_every_failure_reached_servicenow_once_in_a_body_it_accepted(
+    demo: tuple[DemoResult, list[str]],
+) -> None:
+    result, _ = demo
+    assert result.cycle is not None
+    delivered = result.cycle.delivery
+    expected = sorted(
+        (i.instance_id, i.expected.severity, i.expected.stage)
+        for i in result.cycle.instances
+        if i.expected.severity is not None
+    )
+    got = sorted((e["node"], e["severity"], e["metric_name"]) for e in delivered.accepted)
+    assert got == expected  # once each, nothing else
+    assert delivered.statuses == [200] * len(expected)  # one accepted request per event
+    assert [json.loads(b)["records"] for b in delivered.bodies] == [[e] for e in delivered.accepted]
+    assert delivered.dead_letters == []
+    assert delivered.problems == []  # every alarm on the alarm route, the mapping reporting
+    assert "The bodies ServiceNow received" in "\n".join(result.report_lines)
+
+
+def test_a_crash_of_discovery_is_heard_in_servicenow(demo: tuple[DemoResult, list[str]]) -> None:
+    result, _ = demo
+    assert result.cycle is not None
+    drill = result.cycle.drill
+    assert drill.problems == []
+    assert "exit 1" in drill.crash
+    assert [(t.alarm_name, t.new_state) for t in drill.transitions] == [
+        ("acb-demo-discovery-errors", "ALARM"),
+        ("acb-demo-discovery-errors", "OK"),
+    ]
+    assert [(e["severity"], e["resolution_state"]) for e in drill.delivery.accepted] == [
+        ("2", "New"),
+        ("0", "Closing"),
+    ]
+
+
 def test_one_instance_froze_real_filesystems(demo: tuple[DemoResult, list[str]]) -> None:
     result, _ = demo
     _require(result.live_skipped is None, f"real freeze skipped: {result.live_skipped}")
@@ -158,6 +198,7 @@ def test_nothing_is_left_behind(demo: tuple[DemoResult, list[str]]) -> None:
             if result.workdir.encode() in cmdline:
                 watchdogs.append(proc.name)
     assert watchdogs == []  # no watchdog, writer or script of the run still running
+    assert "local-servicenow" not in {t.name for t in threading.enumerate()}
     # moto is as it was: no server, the configuration, the environment and the patches
     assert emulator.installed() == BEFORE["installed"]
     assert default_user_config["stepfunctions"]["execute_state_machine"] == BEFORE["execute"]

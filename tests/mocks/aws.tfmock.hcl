@@ -40,11 +40,15 @@ mock_resource "aws_sns_topic" {
 }
 
 mock_resource "aws_sns_topic_subscription" {
-  defaults = { arn = "arn:aws:sns:eu-west-1:111122223333:app-consistent-backup-notifications:00000000-0000-0000-0000-000000000000" }
+  defaults = {
+    arn = "arn:aws:sns:eu-west-1:111122223333:app-consistent-backup-notifications:00000000-0000-0000-0000-000000000000"
+    # What SNS reports for an e-mail or https endpoint that has not confirmed yet.
+    pending_confirmation = true
+  }
 }
 
 mock_resource "aws_ssm_document" {
-  defaults = { arn = "arn:aws:ssm:eu-west-1:111122223333:document/app-consistent-backup-freeze" }
+  defaults = { arn = "arn:aws:ssm:eu-west-1:111122223333:document/app-consistent-backup-freeze", latest_version = "1" }
 }
 
 mock_resource "aws_sfn_state_machine" {

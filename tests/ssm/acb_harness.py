@@ -6,13 +6,21 @@ Safety rules (the script freezes real filesystems with the real kernel):
   that the script's candidate list holds nothing else;
 - the state and hook directories live on the root filesystem, which the script never freezes;
 - the test process never writes into a frozen filesystem (writers are separate processes);
-- cleanup thaws, then unmounts, then detaches every loop device, whatever happened;
+- cleanup thaws each mount through a descriptor opened when it was mounted (a path could be
+  mounted over or moved by an attack test), then unmounts, then detaches every loop device,
+  whatever happened;
 - every wait is bounded.
+
+The script refuses a mountpoint, hook or state directory below a directory that is not root's
+alone, so the tests' own directories live below one that is (`secure_parent`, e.g. /run), not
+in /tmp. The script runs in the form the document ships it (no comments, blank lines or
+indentation), from a copy in the test's directory that any user can read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -20,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,18 +55,20 @@ EX_OK, EX_INVALID, EX_BUSY, EX_HOOK, EX_FREEZE, EX_THAW, EX_PREREQ, EX_INTERNAL 
 # --- the SSM document, rendered as modules/instance-documents renders it -----------------
 
 TEMPLATE_VARS = {
-    "max_freeze_seconds": "30",
+    "max_freeze_seconds": "60",
     "hook_timeout_seconds": "30",
     "pre_freeze_hook_dir": "/etc/app-consistent-backup/pre-freeze.d",
     "post_thaw_hook_dir": "/etc/app-consistent-backup/post-thaw.d",
+    "auto_exclude_paths": "/var/log/audit:/tmp:/var/tmp",
     "execution_timeout_seconds": "600",
 }
 
-COMMENT_OR_BLANK_LINE = r"(?m)^[ \t]*(#([^!\n][^\n]*)?)?\n"  # as in modules/instance-documents
+# As in modules/instance-documents: comment lines (not `#!`), blank lines and indentation go.
+COMMENT_BLANK_OR_INDENT = r"(?m)^[ \t]*((#([^!\n][^\n]*)?)?\n)?"
 
 
 def strip_comments(script: str) -> str:
-    return re.sub(COMMENT_OR_BLANK_LINE, "", script)
+    return re.sub(COMMENT_BLANK_OR_INDENT, "", script)
 
 
 def render(template: str, script: str, **overrides: str) -> str:
@@ -92,11 +103,64 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@functools.cache
+def _script_prerequisites() -> str | None:
+    bash = shutil.which("bash")
+    if bash is None:
+        return "needs bash 4.2 or later"
+    major = subprocess.run(
+        [bash, "-c", "echo ${BASH_VERSINFO[0]}"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if not major.isdigit() or int(major) < 4:
+        return f"needs bash 4.2 or later (found {major or 'none'})"
+    for tool in ("findmnt", "flock", "setsid", "fsfreeze"):
+        if shutil.which(tool) is None:
+            return f"needs util-linux ({tool} is missing)"
+    if not Path("/proc/self/mountinfo").exists():
+        return "needs Linux /proc"
+    return None
+
+
+def require_script_prerequisites() -> None:
+    """The script needs bash 4 and util-linux: skip with the reason where they are missing."""
+    missing = _script_prerequisites()
+    require(missing is None, missing or "")
+
+
 def require_root_and_loop() -> None:
+    require_script_prerequisites()
     require(os.geteuid() == 0, "needs root to mount loop images and run fsfreeze")
     require(Path("/dev/loop-control").exists(), "needs loop devices (/dev/loop-control)")
     for tool in ("losetup", "mount", "umount", "fsfreeze", "findmnt", "mkfs.ext4", "mkfs.xfs"):
         require(shutil.which(tool) is not None, f"needs {tool} (util-linux, xfsprogs)")
+
+
+def root_only(path: Path) -> bool:
+    """Every directory from / to `path` is owned by root and not writable by group or others
+    (what the script demands above a mountpoint, a hook or its state directory)."""
+    path = path.resolve()
+    for p in [path, *path.parents]:
+        st = p.stat()
+        if st.st_uid != 0 or st.st_mode & 0o022:
+            return False
+    return True
+
+
+def secure_parent() -> Path:
+    """Where a root test makes its directory: below directories that only root can change.
+    /tmp will not do (writable by everyone, sticky or not)."""
+    for base in (Path("/run"), Path("/var/lib"), Path("/root"), Path("/")):
+        if base.is_dir() and os.access(base, os.W_OK) and root_only(base):
+            return base
+    return Path(tempfile.gettempdir())
+
+
+def ship_script(directory: Path) -> Path:
+    """The script as the document carries it, in `directory` (readable by anyone)."""
+    path = directory / "freeze-thaw.sh"
+    path.write_text(strip_comments(SCRIPT.read_text()))
+    path.chmod(0o755)
+    return path
 
 
 @dataclass
@@ -124,6 +188,7 @@ def run_script(
     env: dict[str, str], cwd: Path | str = "/", timeout: float = 60, script: Path = SCRIPT
 ) -> Result:
     """Run the script with exactly these ACB_* variables (plus a minimal PATH)."""
+    require_script_prerequisites()
     full_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", **env}
     proc = subprocess.run(
         ["bash", str(script)],
@@ -154,6 +219,10 @@ class Acb:
         self.post_dir = self.base / "post-thaw.d"
         for d in (self.pre_dir, self.post_dir):
             d.mkdir(mode=0o755, exist_ok=True)
+        self.script = ship_script(self.base)
+
+    def run(self, env: dict[str, str], cwd: Path | str = "/", timeout: float = 60) -> Result:
+        return run_script(env, cwd=cwd, timeout=timeout, script=self.script)
 
     def env(self, command: str, run_id: str, **params: str) -> dict[str, str]:
         env = {
@@ -175,7 +244,7 @@ class Acb:
             assert os.path.ismount(mp), f"{mp} is not mounted"
 
     def dry_run(self, include: list[str], run_id: str = "dry", **params: str) -> Result:
-        return run_script(
+        return self.run(
             self.env("dry-run", run_id, ACB_INCLUDE_MOUNTPOINTS=",".join(include), **params)
         )
 
@@ -190,10 +259,10 @@ class Acb:
                     f"dry run would freeze {mp}, outside the test's mounts: {probe}"
                 )
         env = self.env("freeze", run_id, ACB_INCLUDE_MOUNTPOINTS=",".join(include), **params)
-        return run_script(env, cwd=cwd)
+        return self.run(env, cwd=cwd)
 
     def thaw(self, run_id: str = "run-1", **params: str) -> Result:
-        return run_script(self.env("thaw", run_id, **params))
+        return self.run(self.env("thaw", run_id, **params))
 
     def hook(self, phase: str, name: str, body: str) -> Path:
         path = (self.pre_dir if phase == "pre-freeze" else self.post_dir) / name
@@ -230,27 +299,76 @@ def is_frozen(mountpoint: str | Path) -> bool:
     if proc.returncode == 0:
         sh("fsfreeze", "-u", str(mountpoint), check=False)
         return False
+    if "Operation not supported" in proc.stderr:  # e.g. tmpfs: cannot be frozen at all
+        return False
     assert "Device or resource busy" in proc.stderr, proc.stderr
     return True
 
 
-class Mounts:
-    """Loop-mounted images (and tmpfs/bind mounts) under one test directory."""
+def mount_targets() -> dict[int, str]:
+    """Mount ID -> mountpoint, from /proc/self/mountinfo (octal escapes undone)."""
+    targets = {}
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split(" ")
+        targets[int(fields[0])] = re.sub(
+            r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]
+        )
+    return targets
 
-    def __init__(self, root: Path) -> None:
+
+def mount_id_of(fd: int) -> int:
+    for line in Path(f"/proc/self/fdinfo/{fd}").read_text().splitlines():
+        if line.startswith("mnt_id:"):
+            return int(line.split()[1])
+    raise RuntimeError("no mnt_id in fdinfo (Linux < 3.15)")
+
+
+@dataclass
+class Mounted:
+    path: Path  # where it was mounted (an attack may move it)
+    fd: int  # our descriptor on it: reaches it whatever happens to the path
+    mount_id: int
+
+    @property
+    def handle(self) -> str:
+        return f"/proc/{os.getpid()}/fd/{self.fd}"
+
+
+class Mounts:
+    """Loop-mounted images (and tmpfs/bind mounts) under one test directory; the images
+    themselves in a directory of their own (`images`, default: a new one in the temp dir)."""
+
+    def __init__(self, root: Path, images: Path | None = None) -> None:
         self.root = root
-        self.images = root / "images"
+        self.images = images or Path(tempfile.mkdtemp(prefix="acb-images-"))
         self.images.mkdir(parents=True, exist_ok=True)
-        self.mounted: list[Path] = []
+        self.entries: list[Mounted] = []
         self.loops: list[str] = []
+
+    @property
+    def mounted(self) -> list[Path]:
+        return [m.path for m in self.entries]
 
     def _mountpoint(self, name: str, parent: Path | None) -> Path:
         mp = (parent or self.root / "mnt") / name
         mp.mkdir(parents=True, exist_ok=True)
         return mp
 
+    def _track(self, mp: Path) -> Path:
+        fd = os.open(mp, os.O_RDONLY | os.O_DIRECTORY)
+        self.entries.append(Mounted(mp, fd, mount_id_of(fd)))
+        return mp
+
+    def entry(self, mp: Path) -> Mounted:
+        """The first mount made at `mp` (not one mounted over it later)."""
+        return next(m for m in self.entries if m.path == mp)
+
+    def frozen(self, mp: Path) -> bool:
+        """Is the filesystem mounted at `mp` by this test frozen (through its descriptor)?"""
+        return is_frozen(self.entry(mp).handle)
+
     def _image(self, name: str, fstype: str, size_mb: int, parent: Path | None) -> Path:
-        img = self.images / f"{name}.img"
+        img = self.images / f"{len(self.loops)}-{name}.img"  # names repeat in other dirs
         with img.open("wb") as f:
             f.truncate(size_mb * 1024 * 1024)
         mkfs = ["mkfs.ext4", "-q", "-F"] if fstype == "ext4" else ["mkfs.xfs", "-q", "-f"]
@@ -259,8 +377,7 @@ class Mounts:
         self.loops.append(loop)
         mp = self._mountpoint(name, parent)
         sh("mount", "-t", fstype, loop, str(mp))
-        self.mounted.append(mp)
-        return mp
+        return self._track(mp)
 
     def ext4(self, name: str, parent: Path | None = None) -> Path:
         return self._image(name, "ext4", 64, parent)
@@ -268,28 +385,36 @@ class Mounts:
     def xfs(self, name: str, parent: Path | None = None) -> Path:
         return self._image(name, "xfs", 300, parent)  # xfs needs >= 300 MiB; sparse
 
-    def tmpfs(self, name: str) -> Path:
-        mp = self._mountpoint(name, None)
+    def tmpfs(self, name: str, at: Path | None = None) -> Path:
+        """A tmpfs at mnt/<name>, or over an existing directory `at` (a mount over a mount)."""
+        mp = at or self._mountpoint(name, None)
         sh("mount", "-t", "tmpfs", "-o", "size=8m", "acb-test", str(mp))
-        self.mounted.append(mp)
-        return mp
+        return self._track(mp)
 
     def bind(self, source: Path, name: str) -> Path:
         mp = self._mountpoint(name, None)
         sh("mount", "--bind", str(source), str(mp))
-        self.mounted.append(mp)
-        return mp
+        return self._track(mp)
 
     def cleanup(self) -> None:
-        for mp in reversed(self.mounted):
-            sh("fsfreeze", "-u", str(mp), check=False)  # EINVAL when not frozen: fine
-        for mp in reversed(self.mounted):
-            if sh("umount", str(mp), check=False).returncode != 0:
-                sh("umount", "-l", str(mp), check=False)
+        # Thaw through our descriptors (EINVAL when not frozen: fine), then unmount each
+        # mount where the mount table shows it now, newest first.
+        for m in reversed(self.entries):
+            sh("fsfreeze", "-u", m.handle, check=False)
+        for m in self.entries:
+            with contextlib.suppress(OSError):
+                os.close(m.fd)
+        for m in reversed(self.entries):
+            target = mount_targets().get(m.mount_id)
+            if target is None or not Path(target).is_relative_to(self.root):
+                continue  # gone (and its ID perhaps reused by a mount that is not ours)
+            if sh("umount", target, check=False).returncode != 0:
+                sh("umount", "-l", target, check=False)
         for loop in reversed(self.loops):
             sh("losetup", "-d", loop, check=False)
-        self.mounted.clear()
+        self.entries.clear()
         self.loops.clear()
+        shutil.rmtree(self.images, ignore_errors=True)
 
 
 WRITER = r"""

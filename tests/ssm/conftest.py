@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from acb_harness import Acb, Mounts, Writer, require_root_and_loop
+from acb_harness import Acb, Mounts, Writer, require_root_and_loop, secure_parent
 
 
 @pytest.fixture
 def workdir() -> Iterator[Path]:
-    """A short, pattern-safe directory on the root filesystem (never frozen by the script)."""
-    with tempfile.TemporaryDirectory(prefix="acb-", dir="/tmp") as d:
+    """A short, pattern-safe directory on a filesystem the script never freezes, below
+    directories only root can change (the script refuses anything else), readable by all."""
+    parent = secure_parent() if os.geteuid() == 0 else Path(tempfile.gettempdir())
+    with tempfile.TemporaryDirectory(prefix="acb-", dir=parent) as d:
         path = Path(d)
         path.chmod(0o755)
         yield path
@@ -45,8 +48,8 @@ def writers(mounts: Mounts) -> Iterator[list[Writer]]:
     """Writer processes; reaped after the mounts are thawed (a D-state process cannot die)."""
     started: list[Writer] = []
     yield started
-    for mp in reversed(mounts.mounted):
-        subprocess.run(["fsfreeze", "-u", str(mp)], capture_output=True, check=False)
+    for m in reversed(mounts.entries):
+        subprocess.run(["fsfreeze", "-u", m.handle], capture_output=True, check=False)
     for w in started:
         with contextlib.suppress(subprocess.TimeoutExpired):
             w.proc.wait(timeout=10)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from acb_harness import (
-    COMMENT_OR_BLANK_LINE,
+    COMMENT_BLANK_OR_INDENT,
     EX_INVALID,
     EX_OK,
     SCRIPT,
@@ -23,6 +23,7 @@ from acb_harness import (
     TEMPLATE_VARS,
     parse_last_line,
     render,
+    require_script_prerequisites,
     ssm_substitute,
     strip_comments,
 )
@@ -30,12 +31,17 @@ from acb_harness import (
 CONTRACT_PARAMETERS = {
     "Command": "dry-run",
     "RunId": None,
-    "MaxFreezeSeconds": "30",
+    "MaxFreezeSeconds": "60",
     "IncludeMountpoints": "",
     "ExcludeMountpoints": "",
-    "PreFreezeHookDir": "/etc/app-consistent-backup/pre-freeze.d",
-    "PostThawHookDir": "/etc/app-consistent-backup/post-thaw.d",
     "HookTimeoutSeconds": "30",
+}
+
+# Fixed when the document is created (module variables), never parameters of a command.
+FIXED_SETTINGS = {
+    "ACB_PRE_FREEZE_HOOK_DIR": "pre_freeze_hook_dir",
+    "ACB_POST_THAW_HOOK_DIR": "post_thaw_hook_dir",
+    "ACB_AUTO_EXCLUDE_PATHS": "auto_exclude_paths",
 }
 
 INJECTIONS = [
@@ -58,18 +64,16 @@ INJECTIONS = [
 VALID = {
     "Command": ["freeze", "thaw", "dry-run"],
     "RunId": ["nightly-i-0123456789abcdef0-20261123T010000Z", "a", "A_b-9", "x" * 80],
-    "MaxFreezeSeconds": ["1", "9", "30", "999", "1000", "2999", "3599", "3600"],
+    "MaxFreezeSeconds": ["15", "19", "20", "60", "99", "100", "599", "899", "900"],
     "IncludeMountpoints": ["", "/data", "/data,/var/lib/mysql", "/mnt/.snap", "/a.b/c-d_e"],
     "ExcludeMountpoints": ["", "/data", "/srv/x,/srv/y"],
-    "PreFreezeHookDir": ["/etc/app-consistent-backup/pre-freeze.d", "/opt/x"],
-    "PostThawHookDir": ["/etc/app-consistent-backup/post-thaw.d", "/.hidden/hooks"],
     "HookTimeoutSeconds": ["1", "30", "999"],
 }
 
 INVALID = {
     "Command": ["", "Freeze", "freeze ", "stop"],
     "RunId": ["", "x" * 81, "a.b", "a/b", "run id"],
-    "MaxFreezeSeconds": ["", "0", "00", "030", "3601", "9999", "-1", "1.5", "30s"],
+    "MaxFreezeSeconds": ["", "0", "1", "14", "00", "015", "060", "901", "3600", "-1", "1.5", "30s"],
     "IncludeMountpoints": [
         "data",
         "/",
@@ -87,8 +91,6 @@ INVALID = {
         "/data;id",
     ],
     "ExcludeMountpoints": ["/", "x", "/a/../b", "/a,b"],
-    "PreFreezeHookDir": ["", "/", "relative", "/etc/../tmp", "/etc/hooks/", "/tmp/$(id)"],
-    "PostThawHookDir": ["", "/", "/a/./b", "/a b"],
     "HookTimeoutSeconds": ["", "0", "1000", "012", "5m"],
 }
 
@@ -117,7 +119,7 @@ def test_template_uses_only_simple_interpolations(template_text: str) -> None:
     # The Python renderer above must be faithful: no directives, only these expressions.
     assert "%{" not in template_text
     exprs = set(re.findall(r"\$\{([^}]*)\}", template_text))
-    assert exprs == {*TEMPLATE_VARS, "indent(6, script)"}
+    assert exprs == {*TEMPLATE_VARS, "indent(3, script)"}
 
 
 def test_template_is_yaml_as_is(template_text: str) -> None:
@@ -140,14 +142,15 @@ def test_module_strips_comments_with_the_same_expression() -> None:
     main_tf = (
         Path(__file__).resolve().parents[2] / "modules/instance-documents/main.tf"
     ).read_text()
-    hcl = COMMENT_OR_BLANK_LINE.replace("\\", "\\\\")
-    assert f'comment_or_blank_line = "/{hcl}/"' in main_tf
+    hcl = COMMENT_BLANK_OR_INDENT.replace("\\", "\\\\")
+    assert f'comment_blank_or_indent = "/{hcl}/"' in main_tf
 
 
-def test_stripping_drops_only_comment_and_blank_lines(script_text: str) -> None:
+def test_stripping_drops_only_comments_blank_lines_and_indentation(script_text: str) -> None:
+    require_script_prerequisites()
     kept = strip_comments(script_text).splitlines()
     code = [
-        line
+        line.lstrip(" \t")
         for line in script_text.splitlines()
         if line.strip() and not (line.lstrip().startswith("#") and not line.startswith("#!"))
     ]
@@ -160,9 +163,54 @@ def test_stripping_drops_only_comment_and_blank_lines(script_text: str) -> None:
     subprocess.run(["bash", "-n"], input=strip_comments(script_text), text=True, check=True)
 
 
+def test_shipped_form_defines_exactly_what_the_script_defines(
+    tmp_path: Path, script_text: str
+) -> None:
+    """Dropping indentation could change a string that spans lines or a line continuation:
+    bash's own listing of every function and global the two forms define must be equal."""
+    require_script_prerequisites()
+    program = """
+before=$(compgen -v)
+source "$1"
+declare -f
+for v in $(compgen -v); do grep -qx "$v" <<<"$before" || declare -p "$v"; done
+"""
+    listings = []
+    for name, text in (("original", script_text), ("shipped", strip_comments(script_text))):
+        path = tmp_path / f"{name}.sh"
+        path.write_text(text)
+        proc = subprocess.run(
+            ["bash", "-c", program, "_", str(path)], capture_output=True, text=True, check=True
+        )
+        listings.append(proc.stdout)
+    assert "watchdog_main ()" in listings[0]
+    assert "RE_RECORD" in listings[0]
+    assert listings[0] == listings[1]
+
+
 def test_rendered_document_fits_ssm_size_limit(template_text: str, script_text: str) -> None:
     size = len(render(template_text, script_text).encode())
     assert size < 56000, f"SSM documents are limited to 64 KB (keep a margin); {size} bytes"
+
+
+def test_hook_directories_and_exclusions_are_fixed_in_the_document(document: dict) -> None:
+    command = document["mainSteps"][0]["inputs"]["runCommand"][0]
+    for variable, template_var in FIXED_SETTINGS.items():
+        assert f"\n{variable}='{TEMPLATE_VARS[template_var]}'\n" in command, variable
+    for name in document["parameters"]:
+        assert "Hook" not in name or name == "HookTimeoutSeconds", name
+    rendered = yaml.safe_load(
+        render(
+            TEMPLATE.read_text(),
+            SCRIPT.read_text(),
+            pre_freeze_hook_dir="/opt/acb/pre.d",
+            post_thaw_hook_dir="/opt/acb/post.d",
+            auto_exclude_paths="",
+        )
+    )
+    command = rendered["mainSteps"][0]["inputs"]["runCommand"][0]
+    assert "\nACB_PRE_FREEZE_HOOK_DIR='/opt/acb/pre.d'\n" in command
+    assert "\nACB_AUTO_EXCLUDE_PATHS=''\n" in command
 
 
 def test_parameters_follow_the_contract(document: dict) -> None:
@@ -227,14 +275,12 @@ def test_no_value_a_lenient_matcher_accepts_can_leave_its_quotes(
 
 
 def test_script_patterns_equal_document_patterns(patterns: dict[str, str]) -> None:
+    require_script_prerequisites()
     names = {
         "Command": "RE_COMMAND",
         "RunId": "RE_RUN_ID",
-        "MaxFreezeSeconds": "RE_MAX_FREEZE_SECONDS",
         "IncludeMountpoints": "RE_MOUNTPOINT_LIST",
         "ExcludeMountpoints": "RE_MOUNTPOINT_LIST",
-        "PreFreezeHookDir": "RE_DIRECTORY",
-        "PostThawHookDir": "RE_DIRECTORY",
         "HookTimeoutSeconds": "RE_HOOK_TIMEOUT_SECONDS",
     }
     program = f"""
@@ -245,12 +291,28 @@ for v in {" ".join(sorted(set(names.values())))}; do printf '%s=%s\\n' "$v" "${{
     script_patterns = dict(line.split("=", 1) for line in out.stdout.splitlines())
     for name, var in names.items():
         assert script_patterns[var] == patterns[name], name
+    # MaxFreezeSeconds: the document admits 15..900; the script, run standalone too, any
+    # whole number of seconds up to 900 (and so everything the document admits).
+    program = (
+        f"eval \"$(grep -E '^readonly RE_MAX_FREEZE_SECONDS=' {SCRIPT})\"; "
+        'echo "$RE_MAX_FREEZE_SECONDS"'
+    )
+    script_re = subprocess.run(
+        ["bash", "-c", program], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    for n in range(1002):
+        for value in (str(n), f"0{n}"):
+            in_document = re.fullmatch(patterns["MaxFreezeSeconds"], value) is not None
+            in_script = re.fullmatch(script_re, value) is not None
+            assert in_document == (value == str(n) and 15 <= n <= 900), value
+            assert in_script == (value == str(n) and 1 <= n <= 900), value
 
 
 # --- the rendered document's shell, run the way SSM runs it ---------------------------------
 
 
 def run_document(document: dict, tmp_path: Path, values: dict[str, str]) -> tuple[int, dict]:
+    require_script_prerequisites()
     defaults = {n: p.get("default", "") for n, p in document["parameters"].items()}
     command = document["mainSteps"][0]["inputs"]["runCommand"][0]
     script = tmp_path / "_script.sh"
@@ -283,7 +345,7 @@ def test_rendered_document_runs_a_dry_run(document: dict, tmp_path: Path) -> Non
         ("IncludeMountpoints", "/data\n"),
         ("MaxFreezeSeconds", "30\n"),
         ("HookTimeoutSeconds", "30\n"),
-        ("PreFreezeHookDir", "/etc/hooks\n"),
+        ("ExcludeMountpoints", "/data\n"),
     ],
 )
 def test_rendered_document_rejects_what_a_lenient_pattern_lets_through(

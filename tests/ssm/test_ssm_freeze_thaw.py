@@ -121,6 +121,7 @@ def test_partial_failure_thaws_what_was_frozen(
     a = mounts.ext4("a-ext4")
     b = mounts.tmpfs("b-tmpfs")
     c = mounts.xfs("c-xfs")
+    acb.hook("pre-freeze", "10-mark", "exit 0")
     acb.hook("post-thaw", "10-mark", f'echo "$ACB_THAWED_BY" > {acb.base}/post')
     res = acb.freeze([str(a), str(b), str(c)], run_id="partial")
     assert res.rc == EX_FREEZE, res
@@ -252,15 +253,20 @@ def test_thaw_treats_not_frozen_as_done(acb: Acb, two: tuple[Path, Path]) -> Non
 
 
 def test_thaw_without_any_freeze(acb: Acb) -> None:
+    acb.hook("pre-freeze", "10-db", "exit 0")
+    acb.hook("post-thaw", "10-db", f"touch {acb.base}/ran")
     res = acb.thaw(run_id="never")
     assert res.rc == EX_OK, res
     assert res.out["status"] == "thawed"
     assert res.out["watchdog"]["outcome"] == "none"
     assert res.out["filesystems"] == []
+    assert res.out["hooks"] == []
+    assert not (acb.base / "ran").exists(), "no pre-freeze hook ran for it: no post-thaw hook runs"
 
 
 def test_stale_freeze_whose_watchdog_died_is_recovered(acb: Acb, two: tuple[Path, Path]) -> None:
     ext4, xfs = two
+    acb.hook("pre-freeze", "10-mark", "exit 0")
     acb.hook("post-thaw", "10-mark", f'echo "$ACB_THAWED_BY $ACB_RUN_ID" >> {acb.base}/post')
     res = acb.freeze([str(ext4)], run_id="lost", ACB_MAX_FREEZE_SECONDS="1")
     assert res.rc == EX_OK, res

@@ -15,6 +15,7 @@ from acb_harness import (
     Acb,
     Mounts,
     is_frozen,
+    require_script_prerequisites,
 )
 
 # --- hooks run by the script (root: real freezes) -----------------------------------------
@@ -70,7 +71,8 @@ def test_failing_pre_freeze_hook_aborts_cleanly(acb: Acb, fs: Path) -> None:
     marker_hook(acb, "pre-freeze", "10-ok", log)
     marker_hook(acb, "pre-freeze", "20-fails", log, rc=3)
     marker_hook(acb, "pre-freeze", "30-never", log)
-    marker_hook(acb, "post-thaw", "10-ok", log)
+    for name in ("10-ok", "20-fails", "30-never", "40-unpaired"):
+        marker_hook(acb, "post-thaw", name, log)
     res = acb.freeze([str(fs)], run_id="hookfail")
     assert res.rc == EX_HOOK, res
     assert res.out["status"] == "failed"
@@ -79,8 +81,14 @@ def test_failing_pre_freeze_hook_aborts_cleanly(acb: Acb, fs: Path) -> None:
     assert not is_frozen(fs)
     assert acb.watchdog_pids() == []
     names = [line.split()[0:2] for line in log.read_text().splitlines()]
-    # The hooks that ran are undone by the post-thaw hooks; the later ones never ran.
-    assert names == [["10-ok", "pre-freeze"], ["20-fails", "pre-freeze"], ["10-ok", "post-thaw"]]
+    # The hooks that ran (the failing one too: it may have done half its work) are undone by
+    # their post-thaw counterparts, in reverse order; the others never run.
+    assert names == [
+        ["10-ok", "pre-freeze"],
+        ["20-fails", "pre-freeze"],
+        ["20-fails", "post-thaw"],
+        ["10-ok", "post-thaw"],
+    ]
     assert "rollback" in log.read_text().splitlines()[-1]
     assert not (acb.state_dir / "active").exists()
     # The state machine's thaw after a failed freeze finds nothing to do.
@@ -110,6 +118,7 @@ def test_hanging_pre_freeze_hook_is_killed_and_aborts(acb: Acb, fs: Path) -> Non
 @pytest.mark.root
 @pytest.mark.timeout(60)
 def test_failing_post_thaw_hook_does_not_fail_the_thaw(acb: Acb, fs: Path) -> None:
+    acb.hook("pre-freeze", "10-fails", "exit 0")
     acb.hook("post-thaw", "10-fails", "exit 7")
     assert acb.freeze([str(fs)], run_id="postfail").rc == EX_OK
     res = acb.thaw(run_id="postfail")
@@ -135,11 +144,14 @@ def test_hook_writable_by_others_is_refused(acb: Acb, fs: Path) -> None:
 @pytest.mark.timeout(60)
 def test_watchdog_runs_post_thaw_hooks(acb: Acb, fs: Path) -> None:
     log = acb.base / "hooks.log"
+    acb.hook("pre-freeze", "10-a", "exit 0")
     marker_hook(acb, "post-thaw", "10-a", log)
+    marker_hook(acb, "post-thaw", "20-unpaired", log)
     assert acb.freeze([str(fs)], run_id="wdhooks", ACB_MAX_FREEZE_SECONDS="1").rc == EX_OK
+    (watchdog,) = acb.watchdog_pids()
     deadline = time.monotonic() + 10
-    while not log.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while Path(f"/proc/{watchdog}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the watchdog exits once its hooks are done and recorded
     assert log.read_text().split()[:2] == ["10-a", "post-thaw"]
     assert "watchdog" in log.read_text()
     res = acb.thaw(run_id="wdhooks")
@@ -183,6 +195,7 @@ def fake_mysql(tmp_path: Path) -> dict[str, str]:
 
 
 def run_hook(name: str, phase: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    require_script_prerequisites()  # the samples need bash 4 and util-linux's setsid
     return subprocess.run(
         [str(HOOKS_DIR / name), phase],
         env=env,

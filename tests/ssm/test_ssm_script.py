@@ -4,6 +4,7 @@ and shellcheck."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -23,17 +24,19 @@ from acb_harness import (
     Result,
     is_frozen,
     require,
+    require_script_prerequisites,
     run_script,
 )
 
 BAD_VALUES = {
     "ACB_COMMAND": ["stop", "freeze;id", "freeze\n", "$(id)"],
     "ACB_RUN_ID": ["", "a b", "a;id", "$(touch {marker})", "`touch {marker}`", "r\n"],
-    "ACB_MAX_FREEZE_SECONDS": ["0", "3601", "1e3", "30;id"],
+    "ACB_MAX_FREEZE_SECONDS": ["0", "901", "3600", "1e3", "30;id"],
     "ACB_INCLUDE_MOUNTPOINTS": ["/", "/data/../etc", "data", "/a b", "/x;touch {marker}"],
     "ACB_EXCLUDE_MOUNTPOINTS": ["/a/./b", "/a,"],
-    "ACB_PRE_FREEZE_HOOK_DIR": ["relative", "/etc/../tmp", "/a/$(touch {marker})"],
-    "ACB_POST_THAW_HOOK_DIR": ["/", "/a b"],
+    "ACB_PRE_FREEZE_HOOK_DIR": ["relative", "/etc/../tmp", "/a/$(touch {marker})", "/etc"],
+    "ACB_POST_THAW_HOOK_DIR": ["/", "/a b", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/lib"],
+    "ACB_AUTO_EXCLUDE_PATHS": ["tmp", "/tmp:", "/var/tmp:/a/../b", "/tmp;id"],
     "ACB_HOOK_TIMEOUT_SECONDS": ["0", "1000", "-1"],
     "ACB_STATE_DIR": ["relative", "/run/../tmp"],
     "ACB_AGENT_DIRS": ["relative", "/a:/b/../c"],
@@ -79,6 +82,7 @@ def test_output_is_one_json_line_with_the_contract_fields(acb: Acb) -> None:
 
 
 def test_json_strings_are_escaped() -> None:
+    require_script_prerequisites()
     program = f"""
 eval "$(sed -n '/^json_string() {{/,/^}}/p' {SCRIPT})"
 export LC_ALL=C
@@ -135,6 +139,7 @@ def test_shipped_scripts_are_executable() -> None:
 
 
 def test_bash_syntax() -> None:
+    require_script_prerequisites()
     for p in sorted((ROOT / "ssm").rglob("*.sh")):
         subprocess.run(["bash", "-n", str(p)], check=True)
 
@@ -149,9 +154,10 @@ def test_readme_documents_every_exit_code_and_parameter() -> None:
         "MaxFreezeSeconds",
         "IncludeMountpoints",
         "ExcludeMountpoints",
-        "PreFreezeHookDir",
-        "PostThawHookDir",
         "HookTimeoutSeconds",
+        "ACB_PRE_FREEZE_HOOK_DIR",
+        "ACB_POST_THAW_HOOK_DIR",
+        "ACB_AUTO_EXCLUDE_PATHS",
     ):
         assert f"`{name}`" in readme, name
 
@@ -160,7 +166,7 @@ def test_exit_codes_in_script_match_the_contract() -> None:
     text = SCRIPT.read_text()
     contracts = (ROOT / "docs" / "contracts.md").read_text()
     for code in (10, 11, 12, 13, 14, 15, 16):
-        assert f"={code} " in text
+        assert re.search(rf"^readonly EX_[A-Z]+={code}$", text, re.MULTILINE), code
         assert f"| {code} |" in contracts, code
 
 

@@ -13,7 +13,6 @@ from acb_harness import (
     EX_INVALID,
     EX_OK,
     EX_PREREQ,
-    SCRIPT,
     Acb,
     Mounts,
     require,
@@ -186,6 +185,7 @@ def test_dry_run_lists_hooks(acb: Acb) -> None:
     acb.hook("pre-freeze", "10-first", "exit 0")
     acb.hook("pre-freeze", "20-second", "exit 0")
     acb.hook("post-thaw", "10-first", "exit 0")
+    acb.hook("post-thaw", "40-unpaired", "exit 0")
     (acb.pre_dir / "30-not-executable").write_text("#!/bin/bash\n")
     (acb.pre_dir / ".hidden").write_text("#!/bin/bash\n")
     res = run_script(acb.env("dry-run", "hooks"))
@@ -195,10 +195,13 @@ def test_dry_run_lists_hooks(acb: Acb) -> None:
         ("pre-freeze", "20-second"),
         ("post-thaw", "10-first"),
     ]
+    assert "without a pre-freeze hook of the same name never run: 40-unpaired" in res.out["note"]
 
 
 def test_freeze_and_thaw_need_root(acb: Acb) -> None:
-    """Run as an unprivileged user (dropping root when the tests run as root)."""
+    """Run as an unprivileged user (dropping root when the tests run as root), from the
+    test's own copy of the script: the clone itself may sit where that user cannot read
+    (root's home is mode 0700)."""
     prefix: list[str] = []
     if os.geteuid() == 0:
         require(shutil.which("setpriv") is not None, "needs setpriv (util-linux)")
@@ -207,7 +210,7 @@ def test_freeze_and_thaw_need_root(acb: Acb) -> None:
         env = acb.env(command, "r", ACB_INCLUDE_MOUNTPOINTS="/nonexistent-acb")
         env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
         proc = subprocess.run(
-            [*prefix, "bash", str(SCRIPT)],
+            [*prefix, "bash", str(acb.script)],
             env=env,
             cwd="/",
             capture_output=True,

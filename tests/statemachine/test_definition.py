@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,14 @@ MODULE_MAIN = ROOT / "modules" / "state-machine" / "main.tf"
 VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
 CONTRACT = ROOT / "docs" / "contracts.md"
 
+FREEZE_WINDOW = "FreezeWindow"  # the Parallel state holding the freeze attempt
 FREEZE_ATTEMPT = "SendFreezeCommand"
+WINDOW_EXIT = "LeaveFreezeWindow"
 THAW = "SendThawCommand"
 GUARD_RELEASE = "ReleaseInstanceGuard"
-GUARDED_ENTRIES = ("HasScheduledEpoch",)  # where a run goes once it holds the guard
+GUARDED_ENTRIES = ("DescribeInstance",)  # where a run goes once it holds the guard
 TERMINAL_TYPES = ("Succeed", "Fail")
+MAX_STATES = 60
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +100,8 @@ def test_template_is_json_with_placeholders_only_inside_strings() -> None:
     json.loads(text)  # valid JSON as it is, so linters and editors can read it
     for match in re.finditer(r"\$\{[^}]*\}", text):
         line = text[: match.start()].rsplit("\n", 1)[-1]
-        assert line.count('"') % 2 == 1, f"placeholder outside a JSON string: {match.group(0)}"
+        quotes = len(re.findall(r'(?<!\\)"', line))  # a \" inside a string is not one
+        assert quotes % 2 == 1, f"placeholder outside a JSON string: {match.group(0)}"
 
 
 def test_asl_validator_accepts_template_and_rendering(tmp_path: Path) -> None:
@@ -115,6 +120,19 @@ def test_asl_validator_accepts_template_and_rendering(tmp_path: Path) -> None:
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+    statelint = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "statelint_asl.py"),
+            str(DEFINITION),
+            str(rendered),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert statelint.returncode == 0, statelint.stdout + statelint.stderr
 
 
 def test_moto_parser_accepts_rendering() -> None:
@@ -127,9 +145,10 @@ def test_moto_parser_accepts_rendering() -> None:
 def test_rendering_leaves_no_placeholder() -> None:
     rendered = render()
     assert "${" not in rendered
-    settings = json.loads(rendered)["States"]["LoadSettings"]["Parameters"]
-    assert settings["command_poll_seconds.$"] == "States.StringToJson('2')"
-    assert settings["freeze_window_offset_seconds.$"] == "States.StringToJson('-8')"
+    settings = json.loads(rendered)["States"]["CheckInput"]["Assign"]["cfg"]
+    assert settings["command_poll_seconds"] == "{% $number('2') %}"
+    assert settings["thaw_margin_seconds"] == "{% $number('8') %}"
+    assert settings["notify_on_success"] == "{% 'false' = 'true' %}"
 
 
 def test_renderer_escapes_like_terraform() -> None:
@@ -162,50 +181,115 @@ def test_every_transition_targets_a_state_and_every_state_is_reachable(template)
         for name, state in states.items():
             for target in successors(state):
                 assert target in states, f"{name} -> {target}"
-    states = states_of(template)
-    assert reachable(states, template["StartAt"]) == set(states)
+    for states, start in graphs_with_start(template):
+        assert reachable(states, start) == set(states)
+
+
+def graphs_with_start(definition: dict[str, Any]) -> Iterator[tuple[dict, str]]:
+    yield definition["States"], definition["StartAt"]
+    for state in definition["States"].values():
+        for body in [*state.get("Branches", []), state.get("ItemProcessor")]:
+            if body:
+                yield from graphs_with_start(body)
+
+
+def test_at_most_sixty_states_map_and_parallel_children_included(template) -> None:
+    count = sum(len(states) for states in all_graphs(template))
+    assert count <= MAX_STATES, count
+
+
+def window_states(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (branch,) = template["States"][FREEZE_WINDOW]["Branches"]
+    return branch["States"]
+
+
+def test_the_freeze_window_is_one_construct_whose_every_exit_is_the_thaw(template) -> None:
+    window = template["States"][FREEZE_WINDOW]
+    assert window["Type"] == "Parallel"
+    assert window["Branches"][0]["StartAt"] == FREEZE_ATTEMPT
+    # Every exit of the construct, success or error, is the thaw.
+    assert successors(window) == [THAW] * len(successors(window))
+    assert [c["ErrorEquals"] for c in window["Catch"]] == [["States.ALL"]]
+    # Inside, no path ends anywhere but the window's exit, and nothing fails on its own.
+    states = window_states(template)
+    assert [n for n, s in states.items() if is_terminal(s)] == [WINDOW_EXIT]
+    assert [c for c in states if c == FREEZE_ATTEMPT or "freeze" in json.dumps(states[c])]
+    # No other state sends the freeze.
+    senders = [
+        name
+        for graph in all_graphs(template)
+        for name, state in graph.items()
+        if "'Command': ['freeze']" in json.dumps(state.get("Arguments", ""))
+    ]
+    assert senders == [FREEZE_ATTEMPT]
 
 
 def test_no_path_from_the_freeze_attempt_ends_without_the_thaw(template) -> None:
-    escapes = ends_reachable_avoiding(states_of(template), [FREEZE_ATTEMPT], THAW)
+    escapes = ends_reachable_avoiding(states_of(template), [FREEZE_WINDOW], THAW)
     assert escapes == [], f"paths that skip {THAW}: {escapes}"
 
 
 def test_the_checker_finds_a_path_that_skips_the_thaw(template) -> None:
     broken = json.loads(json.dumps(template))
-    broken["States"]["RecordBackupJobStartFailure"]["Next"] = "ClassifyOutcome"
-    escapes = ends_reachable_avoiding(states_of(broken), [FREEZE_ATTEMPT], THAW)
+    broken["States"][FREEZE_WINDOW]["Catch"][0]["Next"] = "DecideOutcome"
+    escapes = ends_reachable_avoiding(states_of(broken), [FREEZE_WINDOW], THAW)
     assert escapes
-    assert "RecordBackupJobStartFailure" in escapes[0]
+    assert escapes[0][:2] == [FREEZE_WINDOW, "DecideOutcome"]
 
 
 def test_every_path_holding_the_guard_releases_it(template) -> None:
     states = states_of(template)
     for name in ("AcquireInstanceGuard", "TakeOverGuard"):
         assert states[name]["Next"] in GUARDED_ENTRIES
+        assert states[name]["Assign"] == {"guardHeld": True}
     escapes = ends_reachable_avoiding(states, list(GUARDED_ENTRIES), GUARD_RELEASE)
     assert escapes == [], f"paths that keep the guard: {escapes}"
 
 
-def test_states_between_freeze_and_thaw_catch_everything(template) -> None:
-    states = states_of(template)
-    window = reachable(states, FREEZE_ATTEMPT, stop_at=THAW)
-    for name in window:
-        state = states[name]
+def test_every_task_inside_the_freeze_window_catches_everything(template) -> None:
+    for name, state in window_states(template).items():
         if state["Type"] in ("Task", "Map", "Parallel"):
-            catchers = [c for c in state.get("Catch", []) if c["ErrorEquals"] == ["States.ALL"]]
+            catchers = [c for c in state.get("Catch", []) if c["ErrorEquals"][-1] == "States.ALL"]
             assert catchers, f"{name} has no States.ALL catcher"
 
 
-def test_every_task_retries_and_has_a_timeout(template) -> None:
+def test_one_state_between_the_freeze_confirmed_and_start_backup_job(template) -> None:
+    states = window_states(template)
+    check = states["GetFreezeResult"]["Next"]
+    assert states[check]["Type"] == "Choice"
+    frozen = states[check]["Choices"][0]
+    assert "'frozen'" in frozen["Condition"]
+    assert frozen["Next"] == "StartBackupJob"
+
+
+def test_every_task_has_a_timeout_and_retries_outside_the_window(template) -> None:
+    window = set(window_states(template))
     for states in all_graphs(template):
         for name, state in states.items():
             if state["Type"] != "Task":
                 continue
-            assert state.get("TimeoutSeconds"), f"{name} has no TimeoutSeconds"
+            timeout = state.get("TimeoutSeconds")
+            assert timeout, f"{name} has no TimeoutSeconds"
+            if name in window and name not in {"SendFreezeCommand", "GetFreezeResult"}:
+                # Inside the window a call may take only the time left before the thaw
+                # deadline; a failed poll costs a poll instead of a retry.
+                assert isinstance(timeout, str), name
+                assert "$w.thawBy" in timeout, name
+                continue
             assert state.get("Retry"), f"{name} has no Retry"
-            errors = {e for retrier in state["Retry"] for e in retrier["ErrorEquals"]}
-            assert errors & {"States.Timeout", "States.ALL"}, name
+
+
+def test_deadlines_inside_the_window_come_from_time(template) -> None:
+    states = window_states(template)
+    for name, state in states.items():
+        if state["Type"] == "Wait" and name != "WaitForFreezeResult":
+            assert "$w.thawBy" in state["Seconds"], name
+            assert "$millis()" in state["Seconds"], name
+    text = json.dumps(states)
+    assert "$states.context.State.EnteredTime" in states[FREEZE_ATTEMPT]["Assign"]["w"]
+    assert "$millis() + 1000 > $w.thawBy" in text
+    counters = [e for e in expressions({"States": states}) if re.search(r"[Pp]olls|[Aa]ttempts", e)]
+    assert counters == []  # no deadline in the window counts iterations
 
 
 def test_only_service_integrations_no_lambda(template) -> None:
@@ -233,19 +317,115 @@ def test_only_contract_labels_stages_and_severities(template) -> None:
         )
     )
     text = json.dumps(template)
-    used_labels = set(re.findall(r'"consistency": "([a-z-]+)"', text)) - {"none"}
-    used_stages = set(re.findall(r'"stage": "([a-z-]+)"', text))
-    assert used_labels <= labels, used_labels - labels
+    quoted = r"""['\\"]"""
+    used_labels = set(re.findall(rf"consistency{quoted}: {quoted}([a-z-]+){quoted}", text))
+    used_labels |= set(re.findall(r"'(crash-consistent[a-z-]*|application-consistent)'", text))
+    used_stages = set(re.findall(rf"stage{quoted}: {quoted}([a-z-]+){quoted}", text))
+    assert used_labels - {"none"} <= labels, used_labels - labels
     assert used_stages <= stages, used_stages - stages
     severities = set(
         re.findall(r"`(\d)` [a-zA-Z]+ \(", contract.split("- `severity`:")[1].split("\n- ")[0])
     )
-    used_severities = set(re.findall(r'"severity": "(\d)"', text))
+    used_severities = set(re.findall(r"'severity': '(\d)'", text))
     assert used_severities <= severities, used_severities - severities
+    assert {"1", "2", "3", "4", "5", "0"} <= used_severities | {"0"}
 
 
-def test_polling_intervals_come_from_the_template(template) -> None:
+def test_polling_intervals_come_from_the_settings(template) -> None:
     for states in all_graphs(template):
         for name, state in states.items():
             if state["Type"] == "Wait":
-                assert "SecondsPath" in state, f"{name} waits a literal time"
+                assert str(state.get("Seconds")).startswith("{%"), name
+                assert re.search(r"\$cfg\.|\$jobPoll|\$copy\.poll", state["Seconds"]), name
+
+
+# ------------------------------------------------------------------ lint: AWS and moto quirks
+JSONPATH_FIELDS = {
+    "Parameters",
+    "ResultPath",
+    "ResultSelector",
+    "InputPath",
+    "OutputPath",
+    "ItemsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "Variable",
+}
+
+
+def all_values(value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, item
+            yield from all_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from all_values(item)
+
+
+def test_lint_jsonata_only(template) -> None:
+    assert template["QueryLanguage"] == "JSONata"
+    for key, value in all_values(template["States"]):
+        assert key not in JSONPATH_FIELDS, f"JSONPath field {key} in a JSONata definition"
+        assert not key.endswith(".$"), key
+        if isinstance(value, str) and "{%" in value:
+            # AWS evaluates a string only when the whole string is one {% %} expression.
+            assert value.startswith("{%"), value
+            assert value.endswith("%}"), value
+            assert value.count("{%") == 1, value
+
+
+def expressions(template: dict[str, Any]) -> Iterator[str]:
+    for _, value in all_values(template["States"]):
+        if isinstance(value, str) and value.startswith("{%"):
+            yield value
+
+
+def test_lint_no_function_shadowed_and_only_functions_aws_offers(template) -> None:
+    builtins = (
+        "max|min|count|sum|string|number|length|substring|split|join|merge|append|lookup|"
+        "contains|match|replace|trim|round|floor|exists|type|sort|not|boolean|millis|toMillis|"
+        "parse|partition|range|hash|uuid|random"
+    )
+    for expression in expressions(template):
+        # A block variable named like a function hides it for the rest of the block
+        # ("$max := ...; $max([..])" calls a number).
+        assert not re.search(rf"\$({builtins})\s*:=", expression), expression
+        # $eval is not available in Step Functions ($parse is); moto stubs $hash.
+        assert "$eval(" not in expression, expression
+        assert "$hash(" not in expression, expression
+        # $trim turns every newline into a space: never use it on multi-line output.
+        assert "$trim($string($r.StandardOutputContent" not in expression, expression
+
+
+def test_lint_branch_variables_never_reuse_outer_names(template) -> None:
+    outer = set()
+    for state in template["States"].values():
+        outer |= set(state.get("Assign", {}))
+        for rule in state.get("Choices", []):
+            outer |= set(rule.get("Assign", {}))
+        for catcher in state.get("Catch", []):
+            outer |= set(catcher.get("Assign", {}))
+    for state in template["States"].values():
+        for body in [*state.get("Branches", []), state.get("ItemProcessor")]:
+            if not body:
+                continue
+            inner = set()
+            for child in body["States"].values():
+                inner |= set(child.get("Assign", {}))
+                for rule in child.get("Choices", []):
+                    inner |= set(rule.get("Assign", {}))
+                for catcher in child.get("Catch", []):
+                    inner |= set(catcher.get("Assign", {}))
+            # AWS rejects, and moto raises IllegalOuterScopeWrite, when a branch assigns an
+            # outer variable: a branch's facts leave through its output.
+            assert not inner & outer, inner & outer
+
+
+def test_lint_sdk_error_names_are_spelled_as_step_functions_does(template) -> None:
+    for _, value in all_values(template["States"]):
+        if isinstance(value, dict) and "ErrorEquals" in value:
+            for name in value["ErrorEquals"]:
+                prefix = name.split(".")[0]
+                # moto writes "ssm.Invalid..." and "ec2.ec2Exception"; AWS "Ssm.", "Ec2.".
+                assert prefix in {"States", "Ssm", "Ec2", "Backup", "Sfn", "DynamoDB", "Kms"}, name

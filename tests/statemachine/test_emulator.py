@@ -137,6 +137,67 @@ def test_copy_job_lifecycle(world: World) -> None:
     assert copy["DestinationRecoveryPointArn"]
 
 
+def test_ebs_keys_and_copies_into_another_account(world: World) -> None:
+    from emulator.statemachine import AWS_EBS, OTHER_ACCOUNT_VAULT_ARN, client
+
+    kms = client("kms")
+    customer = kms.create_key()["KeyMetadata"]
+    aws_ebs = world.aws_managed_key()
+    assert kms.describe_key(KeyId=aws_ebs)["KeyMetadata"]["KeyManager"] == "AWS"
+    assert customer["KeyManager"] == "CUSTOMER"
+    # A key named by id is reported by its ARN; EBS's default key is aws/ebs.
+    on_aws = world.instance(volume_keys=[AWS_EBS, None])
+    on_customer = world.instance(volume_keys=[customer["KeyId"]])
+    keys = {
+        instance_id: [
+            v.get("KmsKeyId")
+            for v in world.ec2.describe_volumes(
+                Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}]
+            )["Volumes"]
+        ]
+        for instance_id in (on_aws, on_customer)
+    }
+    assert sorted(keys[on_aws], key=str) == sorted([aws_ebs, None], key=str)
+    assert keys[on_customer] == [customer["Arn"]]
+
+    def copy(instance_id: str, destination: str) -> dict:
+        job_id = start_job(world, instance_id, token=f"{instance_id}-{destination[-8:]}")
+        emulator.clock.advance(1000)
+        point = world.backup.describe_backup_job(BackupJobId=job_id)["RecoveryPointArn"]
+        copy_id = world.backup.start_copy_job(
+            RecoveryPointArn=point,
+            SourceBackupVaultName=VAULT,
+            IamRoleArn=ROLE,
+            DestinationBackupVaultArn=destination,
+        )["CopyJobId"]
+        emulator.clock.advance(2000)
+        return world.backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]
+
+    failed = copy(on_aws, OTHER_ACCOUNT_VAULT_ARN)
+    assert failed["State"] == "FAILED"
+    assert aws_ebs in failed["StatusMessage"]
+    snapshots = world.ec2.describe_snapshots(
+        Filters=[
+            {
+                "Name": "volume-id",
+                "Values": [
+                    v["VolumeId"]
+                    for v in world.ec2.describe_volumes(
+                        Filters=[{"Name": "attachment.instance-id", "Values": [on_aws]}]
+                    )["Volumes"]
+                ],
+            }
+        ]
+    )["Snapshots"]
+    assert sorted((s.get("KmsKeyId") for s in snapshots), key=str) == sorted(
+        [aws_ebs, None], key=str
+    )
+    assert copy(on_aws, "arn:aws:backup:eu-central-1:123456789012:backup-vault:dr")["State"] == (
+        "COMPLETED"
+    )
+    assert copy(on_customer, OTHER_ACCOUNT_VAULT_ARN)["State"] == "COMPLETED"
+
+
 # ------------------------------------------------------------------ SSM agent
 def send(
     world: World, instance_id: str, command: str, run_id: str = "run-1", max_freeze: int = 30
@@ -189,6 +250,7 @@ def test_agent_reports_and_filters(world: World) -> None:
 
 def test_freeze_and_thaw_follow_the_contract(world: World) -> None:
     instance_id = world.instance()
+    emulator.ssm.plan(instance_id, invocation_delay=0)
     freeze = send(world, instance_id, "freeze")
     assert result(instance_id, freeze)["Status"] == "InProgress"
     emulator.clock.advance(1)
@@ -246,6 +308,7 @@ def test_planned_command_outcomes(world: World) -> None:
     instance_id = world.instance()
     emulator.ssm.plan(
         instance_id,
+        invocation_delay=0,
         freeze=[Outcome.fail(13, "fsfreeze: nope"), Outcome.hangs()],
         thaw=Outcome.never_delivered(),
     )
@@ -266,6 +329,51 @@ def test_planned_command_outcomes(world: World) -> None:
         "DeliveryTimedOut",
     )
     assert [c.kind for c in emulator.ssm.commands(instance_id)] == ["freeze", "freeze", "thaw"]
+
+
+def test_invocation_is_not_visible_for_a_moment_and_terminated_instances_refuse(
+    world: World,
+) -> None:
+    instance_id = world.instance()
+    command = send(world, instance_id, "freeze")
+    with pytest.raises(ClientError, match="InvocationDoesNotExist"):
+        result(instance_id, command)
+    emulator.clock.advance(1)
+    assert result(instance_id, command)["Status"] == "Success"
+    ssm = boto3_ssm()
+    versioned = ssm.send_command(
+        DocumentName="acb-freeze-thaw",
+        DocumentVersion="7",
+        InstanceIds=[instance_id],
+        Parameters={"Command": ["thaw"], "RunId": ["run-1"], "MaxFreezeSeconds": ["30"]},
+    )["Command"]["CommandId"]
+    emulator.clock.advance(2)
+    assert result(instance_id, versioned)["DocumentVersion"] == "7"
+    world.ec2.terminate_instances(InstanceIds=[instance_id])
+    with pytest.raises(ClientError, match="InvalidInstanceId"):
+        send(world, instance_id, "thaw")
+
+
+def test_snapshots_of_one_job_start_apart_and_copies_end_as_botocore_says(world: World) -> None:
+    instance_id = world.instance()
+    emulator.backup.plan(instance_id, snapshot_spread=0.5)
+    job_id = start_job(world, instance_id)
+    emulator.clock.advance(6)
+    point = world.backup.describe_backup_job(BackupJobId=job_id)["RecoveryPointArn"]
+    image = world.ec2.describe_images(ImageIds=[point.split("/")[-1]])["Images"][0]
+    ids = [m["Ebs"]["SnapshotId"] for m in image["BlockDeviceMappings"]]
+    (job,) = emulator.backup.jobs()
+    starts = sorted(
+        world.ec2.describe_snapshots(SnapshotIds=ids)["Snapshots"], key=lambda s: s["StartTime"]
+    )
+    assert len(starts) == 2
+    from moto.ec2.models import ec2_backends
+
+    snapshots = ec2_backends[ACCOUNT][REGION].snapshots
+    offsets = sorted((snapshots[i].start_time - job.started_at).total_seconds() for i in ids)
+    assert offsets == [0.0, 0.5]
+    with pytest.raises(ValueError, match="CopyJobState"):
+        emulator.backup.plan(instance_id, copy_outcome="ABORTED")
 
 
 def test_other_documents_keep_motos_behaviour(world: World) -> None:

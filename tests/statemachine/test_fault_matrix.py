@@ -179,7 +179,8 @@ FAULTS = [
         "3",
         "ended TimedOut",
     ),
-    # Polled for 30 x 2 s, longer than the freeze may last: the watchdog ends it at 30 s.
+    # Polled for command_wait_max_seconds (120 s), longer than the freeze may last: the
+    # watchdog ends it at 30 s.
     Fault(
         "freeze-command-hangs",
         ssm_plan(freeze=Outcome.hangs(froze=True)),
@@ -187,7 +188,7 @@ FAULTS = [
         "crash-consistent",
         "freeze",
         "3",
-        "still InProgress after 30 polls",
+        "the freeze command was still InProgress after",
         ended_by="watchdog",
     ),
     Fault(

@@ -109,8 +109,10 @@ run "function_defaults" {
       START_RATE_PER_SECOND       = "50"
       START_BURST                 = "100"
       CONTINUATION_MARGIN_SECONDS = "60"
+      SCHEDULE_TAG_VALUES         = jsonencode({ nightly = "nightly", weekly = "gold" })
+      NOT_SELECTED_REPORTER       = "nightly"
     })
-    error_message = "The environment is the one docs/contracts.md section 1 lists."
+    error_message = "The environment is the one docs/contracts.md section 1 lists; the reporter defaults to the first enabled schedule."
   }
 
   assert {
@@ -405,6 +407,78 @@ run "rejects_bad_max_freeze" {
     schedules = { nightly = { schedule_expression = "rate(1 day)", policy = { retention_days = 35, max_freeze_seconds = 7200, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } } }
   }
   expect_failures = [var.schedules]
+}
+
+run "rejects_max_freeze_below_the_thaw_margin" {
+  command = plan
+  variables {
+    schedules = { nightly = { schedule_expression = "rate(1 day)", policy = { retention_days = 35, max_freeze_seconds = 14, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } } }
+  }
+  expect_failures = [var.schedules]
+}
+
+run "not_selected_reporter_can_be_chosen" {
+  command = plan
+  variables { not_selected_reporter = "weekly" }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["NOT_SELECTED_REPORTER"] == "weekly"
+    error_message = "The chosen schedule reports the instances no schedule selects."
+  }
+}
+
+run "not_selected_reporting_can_be_turned_off" {
+  command = plan
+  variables { report_not_selected = false }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["NOT_SELECTED_REPORTER"] == ""
+    error_message = "With report_not_selected false, nobody reports."
+  }
+
+  assert {
+    condition     = jsondecode(aws_lambda_function.this.environment[0].variables["SCHEDULE_TAG_VALUES"]) == { nightly = "nightly", weekly = "gold" }
+    error_message = "The schedules' tag values are passed whatever the reporting."
+  }
+}
+
+run "no_enabled_schedule_reports_from_the_first" {
+  command = plan
+  variables {
+    schedules = {
+      zulu  = { schedule_expression = "rate(1 day)", enabled = false, policy = { retention_days = 35, max_freeze_seconds = 60, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+      alpha = { schedule_expression = "rate(1 day)", enabled = false, tag_value = "a", policy = { retention_days = 35, max_freeze_seconds = 60, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["NOT_SELECTED_REPORTER"] == "alpha"
+    error_message = "With no enabled schedule, the first in name order is the reporter."
+  }
+}
+
+run "rejects_a_reporter_that_is_no_schedule" {
+  command = plan
+  variables { not_selected_reporter = "hourly" }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_a_bad_reporter_name" {
+  command = plan
+  variables { not_selected_reporter = "Hourly Backups" }
+  expect_failures = [var.not_selected_reporter]
+}
+
+run "rejects_an_environment_over_lambdas_4_kb" {
+  command = plan
+  variables {
+    schedules = { for n in range(20) : "schedule-${n}" => {
+      schedule_expression = "rate(1 day)"
+      tag_value           = "${n}-${join("", [for i in range(200) : "v"])}"
+      policy              = { retention_days = 35, max_freeze_seconds = 60, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false }
+    } }
+  }
+  expect_failures = [aws_lambda_function.this]
 }
 
 run "rejects_bad_on_freeze_failure" {

@@ -34,7 +34,7 @@ run "document_renders_with_contract_parameters" {
   assert {
     condition = sort(keys(yamldecode(aws_ssm_document.this.content).parameters)) == sort([
       "Command", "RunId", "MaxFreezeSeconds", "IncludeMountpoints", "ExcludeMountpoints",
-      "PreFreezeHookDir", "PostThawHookDir", "HookTimeoutSeconds",
+      "HookTimeoutSeconds",
     ])
     error_message = "the document's parameters differ from docs/contracts.md section 3"
   }
@@ -53,11 +53,9 @@ run "document_renders_with_contract_parameters" {
       } == {
       Command            = "^(freeze|thaw|dry-run)$"
       RunId              = "^[A-Za-z0-9_-]{1,80}$"
-      MaxFreezeSeconds   = "^([1-9][0-9]{0,2}|[12][0-9]{3}|3[0-5][0-9]{2}|3600)$"
+      MaxFreezeSeconds   = "^(1[5-9]|[2-9][0-9]|[1-8][0-9]{2}|900)$"
       IncludeMountpoints = "^((/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+(,(/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+)*)?$"
       ExcludeMountpoints = "^((/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+(,(/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+)*)?$"
-      PreFreezeHookDir   = "^(/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+$"
-      PostThawHookDir    = "^(/[.]?[A-Za-z0-9_-][A-Za-z0-9._-]*)+$"
       HookTimeoutSeconds = "^[1-9][0-9]{0,2}$"
     }
     error_message = "allowedPattern values differ from the contract"
@@ -78,13 +76,22 @@ run "document_renders_with_contract_parameters" {
 
   assert {
     condition = (
-      yamldecode(aws_ssm_document.this.content).parameters.MaxFreezeSeconds.default == "30" &&
+      yamldecode(aws_ssm_document.this.content).parameters.MaxFreezeSeconds.default == "60" &&
       yamldecode(aws_ssm_document.this.content).parameters.HookTimeoutSeconds.default == "30" &&
-      yamldecode(aws_ssm_document.this.content).parameters.PreFreezeHookDir.default == "/etc/app-consistent-backup/pre-freeze.d" &&
-      yamldecode(aws_ssm_document.this.content).parameters.PostThawHookDir.default == "/etc/app-consistent-backup/post-thaw.d" &&
       yamldecode(aws_ssm_document.this.content).parameters.Command.default == "dry-run"
     )
     error_message = "parameter defaults differ from the contract"
+  }
+
+  assert {
+    condition = alltrue([
+      for line in [
+        "ACB_PRE_FREEZE_HOOK_DIR='/etc/app-consistent-backup/pre-freeze.d'",
+        "ACB_POST_THAW_HOOK_DIR='/etc/app-consistent-backup/post-thaw.d'",
+        "ACB_AUTO_EXCLUDE_PATHS='/var/log/audit:/tmp:/var/tmp'",
+      ] : strcontains(yamldecode(aws_ssm_document.this.content).mainSteps[0].inputs.runCommand[0], "\n${line}\n")
+    ])
+    error_message = "hook directories and automatic-selection exclusions must be fixed in the document (docs/contracts.md section 3)"
   }
 
   assert {
@@ -106,7 +113,6 @@ run "document_renders_with_contract_parameters" {
       for pair in [
         ["ACB_COMMAND", "Command"], ["ACB_RUN_ID", "RunId"], ["ACB_MAX_FREEZE_SECONDS", "MaxFreezeSeconds"],
         ["ACB_INCLUDE_MOUNTPOINTS", "IncludeMountpoints"], ["ACB_EXCLUDE_MOUNTPOINTS", "ExcludeMountpoints"],
-        ["ACB_PRE_FREEZE_HOOK_DIR", "PreFreezeHookDir"], ["ACB_POST_THAW_HOOK_DIR", "PostThawHookDir"],
         ["ACB_HOOK_TIMEOUT_SECONDS", "HookTimeoutSeconds"],
       ] :
       strcontains(yamldecode(aws_ssm_document.this.content).mainSteps[0].inputs.runCommand[0], "\n${pair[0]}='{{ ${pair[1]} }}'\n")
@@ -117,9 +123,9 @@ run "document_renders_with_contract_parameters" {
   assert {
     condition = endswith(
       yamldecode(aws_ssm_document.this.content).mainSteps[0].inputs.runCommand[0],
-      replace(file("${path.module}/../../ssm/scripts/freeze-thaw.sh"), "/(?m)^[ \\t]*(#([^!\\n][^\\n]*)?)?\\n/", "")
+      replace(file("${path.module}/../../ssm/scripts/freeze-thaw.sh"), "/(?m)^[ \\t]*((#([^!\\n][^\\n]*)?)?\\n)?/", "")
     )
-    error_message = "the shell step must end with ssm/scripts/freeze-thaw.sh, less its comment and blank lines"
+    error_message = "the shell step must end with ssm/scripts/freeze-thaw.sh, less its comments, blank lines and indentation"
   }
 
   assert {
@@ -140,7 +146,8 @@ run "custom_defaults_and_tags" {
     name_prefix                  = "prod.backup_1"
     pre_freeze_hook_dir          = "/opt/acb/pre.d"
     post_thaw_hook_dir           = "/opt/acb/.post.d"
-    default_max_freeze_seconds   = 3600
+    auto_selection_exclusions    = []
+    default_max_freeze_seconds   = 900
     default_hook_timeout_seconds = 999
     execution_timeout_seconds    = 1800
     tags                         = { team = "storage" }
@@ -148,13 +155,22 @@ run "custom_defaults_and_tags" {
 
   assert {
     condition = (
-      yamldecode(aws_ssm_document.this.content).parameters.MaxFreezeSeconds.default == "3600" &&
+      yamldecode(aws_ssm_document.this.content).parameters.MaxFreezeSeconds.default == "900" &&
       yamldecode(aws_ssm_document.this.content).parameters.HookTimeoutSeconds.default == "999" &&
-      yamldecode(aws_ssm_document.this.content).parameters.PreFreezeHookDir.default == "/opt/acb/pre.d" &&
-      yamldecode(aws_ssm_document.this.content).parameters.PostThawHookDir.default == "/opt/acb/.post.d" &&
       yamldecode(aws_ssm_document.this.content).mainSteps[0].inputs.timeoutSeconds == "1800"
     )
     error_message = "variables do not reach the document's defaults"
+  }
+
+  assert {
+    condition = alltrue([
+      for line in [
+        "ACB_PRE_FREEZE_HOOK_DIR='/opt/acb/pre.d'",
+        "ACB_POST_THAW_HOOK_DIR='/opt/acb/.post.d'",
+        "ACB_AUTO_EXCLUDE_PATHS=''",
+      ] : strcontains(yamldecode(aws_ssm_document.this.content).mainSteps[0].inputs.runCommand[0], "\n${line}\n")
+    ])
+    error_message = "hook directories and exclusions do not reach the document"
   }
 
   assert {
@@ -209,9 +225,33 @@ run "rejects_traversing_post_thaw_hook_dir" {
   expect_failures = [var.post_thaw_hook_dir]
 }
 
-run "rejects_zero_max_freeze_seconds" {
+run "rejects_system_program_directory_as_post_thaw_hook_dir" {
   command = plan
-  variables { default_max_freeze_seconds = 0 }
+  variables { post_thaw_hook_dir = "/usr/sbin" }
+  expect_failures = [var.post_thaw_hook_dir]
+}
+
+run "rejects_top_level_directory_as_pre_freeze_hook_dir" {
+  command = plan
+  variables { pre_freeze_hook_dir = "/etc" }
+  expect_failures = [var.pre_freeze_hook_dir]
+}
+
+run "rejects_relative_auto_selection_exclusion" {
+  command = plan
+  variables { auto_selection_exclusions = ["/tmp", "var/tmp"] }
+  expect_failures = [var.auto_selection_exclusions]
+}
+
+run "rejects_quote_in_auto_selection_exclusion" {
+  command = plan
+  variables { auto_selection_exclusions = ["/tmp'; reboot; '"] }
+  expect_failures = [var.auto_selection_exclusions]
+}
+
+run "rejects_too_short_max_freeze_seconds" {
+  command = plan
+  variables { default_max_freeze_seconds = 14 }
   expect_failures = [var.default_max_freeze_seconds]
 }
 
@@ -223,7 +263,7 @@ run "rejects_fractional_max_freeze_seconds" {
 
 run "rejects_too_long_max_freeze_seconds" {
   command = plan
-  variables { default_max_freeze_seconds = 3601 }
+  variables { default_max_freeze_seconds = 901 }
   expect_failures = [var.default_max_freeze_seconds]
 }
 

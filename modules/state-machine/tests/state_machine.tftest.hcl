@@ -32,6 +32,7 @@ variables {
   backup_role_arn        = "arn:aws:iam::111122223333:role/acb-backup"
   ssm_document_name      = "acb-freeze-thaw"
   ssm_document_arn       = "arn:aws:ssm:eu-west-1:111122223333:document/acb-freeze-thaw"
+  ssm_document_version   = "3"
   notification_topic_arn = "arn:aws:sns:eu-west-1:111122223333:acb-events"
 }
 
@@ -60,16 +61,20 @@ run "state_machine_logs_traces_and_renders_its_definition" {
     error_message = "The rendered definition must leave no placeholder."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.AcquireInstanceGuard.Parameters.TableName == "acb-instance-guard" && jsondecode(aws_sfn_state_machine.this.definition).States.SendFreezeCommand.Parameters.DocumentName == "acb-freeze-thaw" && jsondecode(aws_sfn_state_machine.this.definition).States.NotifyOperators.Parameters.TopicArn == "arn:aws:sns:eu-west-1:111122223333:acb-events"
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.AcquireInstanceGuard.Arguments.TableName == "acb-instance-guard" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.commandRequest.DocumentName == "{% \"acb-freeze-thaw\" %}" && jsondecode(aws_sfn_state_machine.this.definition).States.NotifyOperators.Arguments.TopicArn == "arn:aws:sns:eu-west-1:111122223333:acb-events"
     error_message = "The definition must be rendered with the module's table, document and topic."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.LoadSettings.Parameters["job_poll_initial_seconds.$"] == "States.StringToJson('30')" && jsondecode(aws_sfn_state_machine.this.definition).States.LoadSettings.Parameters["freeze_window_offset_seconds.$"] == "States.StringToJson('-8')" && jsondecode(aws_sfn_state_machine.this.definition).States.LoadSettings.Parameters["notify_on_success.$"] == "States.StringToJson('false')"
-    error_message = "Timings must be rendered from var.timings' defaults (job poll 30 s, thaw margin 8 s) and notify_on_success as a JSON boolean."
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.commandRequest.DocumentVersion == "{% \"3\" %}"
+    error_message = "SendCommand must pin DocumentVersion to var.ssm_document_version."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).StartAt == "LoadSettings"
-    error_message = "The rendered definition must be valid JSON."
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.job_poll_initial_seconds == "{% $number('30') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.thaw_margin_seconds == "{% $number('8') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.command_wait_max_seconds == "{% $number('120') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.notify_on_success == "{% 'false' = 'true' %}"
+    error_message = "Timings must be rendered from var.timings' defaults (job poll 30 s, thaw margin 8 s, command wait 120 s) and notify_on_success as a JSON boolean."
+  }
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).StartAt == "CheckInput" && jsondecode(aws_sfn_state_machine.this.definition).QueryLanguage == "JSONata"
+    error_message = "The rendered definition must be valid JSON, in JSONata."
   }
   assert {
     condition     = aws_cloudwatch_log_group.this.name == "/aws/vendedlogs/states/acb-backup-instance" && aws_cloudwatch_log_group.this.retention_in_days == 365
@@ -141,7 +146,7 @@ run "no_action_is_a_wildcard_and_star_resources_are_describe_calls_only" {
   }
   assert {
     condition = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : contains([
-      "InspectInstancesAndSnapshots", "ReadAgentsAndCommands", "FollowJobs", "FreezeWindowMetric", "DeliverLogs", "WriteTraces"
+      "InspectInstancesAndSnapshots", "ReadAgentsAndCommands", "FollowJobs", "RunMetrics", "DeliverLogs", "WriteTraces", "ReadVolumesForTheCopyPreflight"
     ], s.Sid) if contains(flatten([s.Resource]), "*")])
     error_message = "Only Describe/Get calls without resource-level permissions, metrics, log delivery and traces may use Resource \"*\"."
   }
@@ -232,6 +237,34 @@ run "copies_only_into_the_listed_vaults_and_keys_only_through_their_services" {
     condition     = aws_iam_role.this.permissions_boundary == "arn:aws:iam::111122223333:policy/landing-zone-boundary"
     error_message = "The permissions boundary must be set on the role."
   }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if anytrue([for a in flatten([s.Action]) : contains(["ec2:DescribeVolumes", "kms:DescribeKey"], a)]) && !contains(["EncryptGuardTable"], s.Sid)]) == 0
+    error_message = "Copies within this account (another Region) need no copy preflight: no ec2:DescribeVolumes, no kms:DescribeKey beyond the guard table's key."
+  }
+}
+
+run "copy_preflight_reads_volumes_and_describes_keys_only_for_copies_into_another_account" {
+  command = plan
+
+  variables {
+    copy_destination_vault_arns = [
+      "arn:aws:backup:eu-central-1:111122223333:backup-vault:acb-dr",
+      "arn:aws:backup:eu-west-1:444455556666:backup-vault:acb-dr",
+    ]
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(flatten([s.Action]), "ec2:DescribeVolumes")] == ["*"] && one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Action if s.Sid == "ReadVolumesForTheCopyPreflight"]) == ["ec2:DescribeVolumes"]
+    error_message = "ec2:DescribeVolumes (no resource-level permissions: \"*\") must be granted once, alone in its statement."
+  }
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(flatten([s.Action]), "kms:DescribeKey")] == ["arn:aws:kms:eu-west-1:*:key/*"]
+    error_message = "kms:DescribeKey must be granted once, on keys (not aliases) of this Region in any account (a volume's key may be shared from another account)."
+  }
+  assert {
+    condition     = flatten([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : [for a in flatten([s.Action]) : a if startswith(a, "kms:")]]) == ["kms:DescribeKey"]
+    error_message = "Without a topic or table key, the only KMS action is kms:DescribeKey: the preflight never uses a key."
+  }
 }
 
 run "tracing_off_removes_xray" {
@@ -261,7 +294,7 @@ run "timings_reach_the_definition" {
   }
 
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.LoadSettings.Parameters["job_poll_max_seconds.$"] == "States.StringToJson('1800')" && jsondecode(aws_sfn_state_machine.this.definition).States.LoadSettings.Parameters["snapshot_poll_seconds.$"] == "States.StringToJson('1')" && jsondecode(aws_sfn_state_machine.this.definition).States.LoadSettings.Parameters["notify_on_success.$"] == "States.StringToJson('true')"
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.job_poll_max_seconds == "{% $number('1800') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.snapshot_poll_seconds == "{% $number('1') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.notify_on_success == "{% 'true' = 'true' %}"
     error_message = "Overridden timings (and notify_on_success) must reach the rendered definition; the others keep their defaults."
   }
 }
@@ -371,6 +404,39 @@ run "rejects_slow_polls_inside_the_freeze_window" {
   command = plan
   variables {
     timings = { snapshot_poll_seconds = 30 }
+  }
+  expect_failures = [var.timings]
+}
+
+run "metrics_only_into_the_modules_namespace" {
+  command = plan
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition.StringEquals["cloudwatch:namespace"] if contains(flatten([s.Action]), "cloudwatch:PutMetricData")] == ["AppConsistentBackup"]
+    error_message = "cloudwatch:PutMetricData must be granted once, for the AppConsistentBackup namespace only."
+  }
+}
+
+run "rejects_an_unpinned_document_version" {
+  command = plan
+  variables {
+    ssm_document_version = "$DEFAULT"
+  }
+  expect_failures = [var.ssm_document_version]
+}
+
+run "rejects_a_thaw_margin_that_leaves_no_freeze_window" {
+  command = plan
+  variables {
+    timings = { thaw_margin_seconds = 14 }
+  }
+  expect_failures = [var.timings]
+}
+
+run "rejects_a_command_wait_shorter_than_delivery" {
+  command = plan
+  variables {
+    timings = { command_wait_max_seconds = 10 }
   }
   expect_failures = [var.timings]
 }

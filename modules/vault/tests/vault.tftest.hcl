@@ -138,7 +138,7 @@ run "rejects_existing_vault_without_name" {
   expect_failures = [var.vault_name]
 }
 
-run "rejects_aws_managed_key" {
+run "rejects_aws_managed_key_alias" {
   command = plan
   variables { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/aws/backup" }
   expect_failures = [var.kms_key_arn]
@@ -172,4 +172,142 @@ run "rejects_bad_boundary" {
   command = plan
   variables { permissions_boundary_arn = "boundary" }
   expect_failures = [var.permissions_boundary_arn]
+}
+
+run "created_vault_gets_the_access_policy" {
+  command = apply
+
+  assert {
+    condition     = length(aws_backup_vault_policy.this) == 1 && aws_backup_vault_policy.this[0].backup_vault_name == "acb"
+    error_message = "A vault the module creates carries the access policy by default."
+  }
+
+  assert {
+    condition = alltrue([for a in ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:DeleteBackupVault"] :
+    contains(jsondecode(aws_backup_vault_policy.this[0].policy).Statement[0].Action, a)])
+    error_message = "The attached policy denies deleting recovery points, changing their lifecycle and deleting the vault."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_backup_vault_policy.this[0].policy).Statement[0].Effect == "Deny" &&
+      jsondecode(aws_backup_vault_policy.this[0].policy).Statement[0].Principal == { AWS = "*" } &&
+      !can(jsondecode(aws_backup_vault_policy.this[0].policy).Statement[0].Condition)
+    )
+    error_message = "Without a break-glass principal the denials apply to everyone."
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(aws_backup_vault_policy.this[0].policy).Statement : s if s.Effect == "Allow"]) == 0
+    error_message = "The source vault's policy grants nothing."
+  }
+
+  assert {
+    condition     = output.access_policy_attached && output.access_policy_json == aws_backup_vault_policy.this[0].policy
+    error_message = "The outputs say the policy is attached and show it."
+  }
+
+  assert {
+    condition     = length(aws_backup_report_plan.this) == 0 && output.report_plan_arn == null
+    error_message = "No report plan unless asked for."
+  }
+}
+
+run "break_glass_and_policy_guard" {
+  command = apply
+
+  variables {
+    vault_lock = { min_retention_days = 7 }
+    access_policy = {
+      break_glass_principal_arns = ["arn:aws:iam::111122223333:role/BreakGlass"]
+      deny_policy_changes        = true
+    }
+  }
+
+  assert {
+    condition     = jsondecode(aws_backup_vault_policy.this[0].policy).Statement[0].Condition.ArnNotLike["aws:PrincipalArn"] == ["arn:aws:iam::111122223333:role/BreakGlass"]
+    error_message = "The break-glass role is the only exemption."
+  }
+
+  assert {
+    condition     = contains(jsondecode(aws_backup_vault_policy.this[0].policy).Statement[0].Action, "backup:PutBackupVaultAccessPolicy") && contains(jsondecode(aws_backup_vault_policy.this[0].policy).Statement[0].Action, "backup:DeleteBackupVaultLockConfiguration")
+    error_message = "deny_policy_changes protects the policy and the lock too."
+  }
+}
+
+run "brought_vault_keeps_its_policy_by_default" {
+  command = plan
+
+  variables {
+    create_vault = false
+    vault_name   = "existing"
+  }
+
+  assert {
+    condition     = length(aws_backup_vault_policy.this) == 0 && !output.access_policy_attached
+    error_message = "A brought vault's own policy is not replaced unless asked."
+  }
+
+  assert {
+    condition     = output.access_policy_statements[0].Effect == "Deny"
+    error_message = "The statements to merge are still output."
+  }
+}
+
+run "brought_vault_policy_on_request" {
+  command = plan
+
+  variables {
+    create_vault  = false
+    vault_name    = "existing"
+    access_policy = { enabled = true }
+  }
+
+  assert {
+    condition     = aws_backup_vault_policy.this[0].backup_vault_name == "existing"
+    error_message = "Asked to, the module attaches its policy to the brought vault."
+  }
+}
+
+run "policy_can_be_turned_off" {
+  command = plan
+
+  variables {
+    access_policy = { enabled = false }
+  }
+
+  assert {
+    condition     = length(aws_backup_vault_policy.this) == 0
+    error_message = "enabled = false attaches nothing."
+  }
+}
+
+run "report_plan_for_the_jobs" {
+  command = plan
+
+  variables {
+    report_plan = { s3_bucket_name = "acme-backup-reports", s3_key_prefix = "acb" }
+  }
+
+  assert {
+    condition = (
+      aws_backup_report_plan.this[0].name == "acb_backup_job_report" &&
+      aws_backup_report_plan.this[0].report_setting[0].report_template == "BACKUP_JOB_REPORT" &&
+      aws_backup_report_plan.this[0].report_delivery_channel[0].s3_bucket_name == "acme-backup-reports" &&
+      toset(aws_backup_report_plan.this[0].report_delivery_channel[0].formats) == toset(["CSV", "JSON"])
+    )
+    error_message = "The report plan delivers a backup job report, CSV and JSON, into the given bucket, under a name AWS accepts."
+  }
+}
+
+run "rejects_unknown_report_template" {
+  command = plan
+  variables { report_plan = { s3_bucket_name = "acme-backup-reports", report_template = "CONTROL_COMPLIANCE_REPORT" } }
+  expect_failures = [var.report_plan]
+}
+
+run "rejects_bad_report_format" {
+  command = plan
+  variables { report_plan = { s3_bucket_name = "acme-backup-reports", formats = ["XML"] } }
+  expect_failures = [var.report_plan]
 }

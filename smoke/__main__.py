@@ -1,0 +1,3 @@
+from smoke.run import main
+
+raise SystemExit(main())

@@ -1,0 +1,99 @@
+# ServiceNow delivery and the alarm route, composed by the root module.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+override_resource {
+  target = module.notifications.aws_sns_topic.alarms
+  values = { arn = "arn:aws:sns:eu-west-1:111122223333:app-consistent-backup-alarms" }
+}
+
+variables {
+  servicenow = {
+    instance_url = "https://acme.service-now.com"
+    secret_arn   = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:acb/servicenow-AbCdEf"
+  }
+  notifications = {
+    subscriptions = {
+      on-call = { protocol = "email", endpoint = "oncall@example.com", filter_policy = "{\"severity\": [\"1\", \"2\"]}" }
+    }
+  }
+}
+
+# (terraform test sees the outputs of submodules, not their resources: the alarms'
+# actions are asserted in each submodule's tests, and on the applied module by the
+# demo, which reads every alarm back from the emulator.)
+
+run "alarms_have_a_route_and_servicenow_a_queue" {
+  command = apply
+
+  assert {
+    condition     = output.alarm_topic_arn == "arn:aws:sns:eu-west-1:111122223333:app-consistent-backup-alarms" && output.alarm_topic_arn != output.sns_topic_arn
+    error_message = "The alarms have a topic of their own."
+  }
+
+  assert {
+    condition = keys(output.alarm_names) == [
+      "discovery-dlq", "discovery-errors", "discovery-throttles", "nightly-no-recovery-point", "scheduler-failed",
+    ]
+    error_message = "Alarms on the discovery function's errors, throttles and dead letters, on the scheduler, and on the nightly schedule's recovery points."
+  }
+
+  assert {
+    condition     = output.servicenow_function_name == "app-consistent-backup-servicenow" && output.servicenow_queue_url != null && output.servicenow_dead_letter_queue_url != null
+    error_message = "servicenow set: the delivery component exists."
+  }
+}
+
+run "no_servicenow_no_delivery" {
+  command = plan
+
+  variables {
+    servicenow = null
+  }
+
+  assert {
+    condition     = output.servicenow_function_name == null && output.servicenow_queue_url == null
+    error_message = "The component is optional: off by default."
+  }
+}
+
+run "brought_topic_carries_the_alarms" {
+  command = plan
+
+  variables {
+    notifications = { create_topic = false, topic_arn = "arn:aws:sns:eu-west-1:111122223333:itsm" }
+  }
+
+  assert {
+    condition     = output.alarm_topic_arn == "arn:aws:sns:eu-west-1:111122223333:itsm"
+    error_message = "Without an alarm topic of its own, alarms go to the brought topic."
+  }
+}
+
+run "rejects_jsonv2_as_a_subscription" {
+  command = plan
+  variables {
+    notifications = { subscriptions = { servicenow = { protocol = "https", endpoint = "https://acme.service-now.com/api/global/em/jsonv2", raw_message_delivery = true, endpoint_auto_confirms = true } } }
+  }
+  expect_failures = [var.notifications]
+}
+
+run "rejects_credentials_for_a_secret_arn" {
+  command = plan
+  variables { servicenow = { instance_url = "https://acme.service-now.com", secret_arn = "admin:password" } }
+  expect_failures = [var.servicenow]
+}
+
+run "rejects_the_jsonv2_url_as_instance_url" {
+  command = plan
+  variables { servicenow = { instance_url = "https://acme.service-now.com/api/global/em/jsonv2", secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:acb/servicenow-AbCdEf" } }
+  expect_failures = [var.servicenow]
+}
+
+run "rejects_hours_for_an_unknown_schedule" {
+  command = plan
+  variables { monitoring = { recovery_point_alarm_hours = { weekly = 24 } } }
+  expect_failures = [var.monitoring]
+}
