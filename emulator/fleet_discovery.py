@@ -1,21 +1,18 @@
 """Run the real discovery handler (src/discovery) in-process, on the scheduler's virtual time.
 
-The handler paces StartExecution with a token bucket on ``time.monotonic`` and
-``time.sleep``, fans out on a ``ThreadPoolExecutor`` guarded by a
-``threading.BoundedSemaphore``, backs off with ``time.sleep``, stamps its invocation
-with ``datetime.now`` (compared with StartExecution's ``startDate``) and reads the
-Lambda context's remaining time. On virtual time each of those must come from the
-scheduler. ``virtual_time()`` swaps them, module by module, for the duration of a run:
+The handler spends and reads time through one seam, ``discovery.clock`` (docs/discovery.md,
+"Time: one seam"): the pace's sleeps, the back-off of a throttled start or page, the
+invocation's deadline and the moments it records. ``virtual_time()`` installs a clock
+that reads the scheduler (``clock.use(..., botocore_backoff=True)``, so botocore's own
+retry back-off sleeps virtual time too), and puts the previous one back afterwards.
 
-* every ``discovery.*`` module's ``threading``, ``time``, ``sleep`` (when it is
-  ``time.sleep``), ``datetime`` (when it is the class), ``ThreadPoolExecutor`` and
-  ``random`` (a seeded generator: the back-off jitter repeats);
-* ``TokenBucket``'s default ``clock`` and ``sleep`` (bound when the class was defined).
-
-This patching of another package's module globals is the seam the harness needs until
-src/discovery offers one (an injectable clock, sleep and executor): see the
-emulator's README, "Fleet harness". When a name the harness expects is missing, the
-run stops with an error naming it rather than running on real time.
+What the clock seam does not cover is the StartExecution pool: ``discovery.fanout``
+builds a ``ThreadPoolExecutor`` and a ``threading.BoundedSemaphore``, whose threads must
+be scheduler participants, and draws its back-off jitter from ``random``. For those
+three names alone the harness still swaps the module's globals for the duration of a
+run (the scheduler's executor and semaphore, a seeded generator). When a name the
+harness expects is missing, the run stops with an error naming it rather than running
+on real time.
 """
 
 from __future__ import annotations
@@ -25,10 +22,11 @@ import datetime as _dt
 import importlib
 import json
 import os
+import random
 import sys
-import time
-import types
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,86 +38,58 @@ SRC = ROOT / "src"
 
 
 class SeamMissing(RuntimeError):
-    """src/discovery no longer has a name the harness replaces to run it on virtual time."""
+    """src/discovery no longer has a name the harness needs to run it on virtual time."""
 
 
-def _virtual_time_module(scheduler: _scheduler.Scheduler) -> Any:
-    shim = types.SimpleNamespace(
-        **{k: getattr(time, k) for k in dir(time) if not k.startswith("__")}
-    )
-    shim.sleep = _scheduler.sleep
-    shim.monotonic = scheduler.now
-    shim.time = lambda: scheduler.datetime().timestamp()
-    shim.perf_counter = scheduler.now
-    return shim
+class VirtualClock:
+    """``discovery.clock.Clock`` on the scheduler's time (sleep: a participant's)."""
 
+    def __init__(self, scheduler: _scheduler.Scheduler) -> None:
+        self._scheduler = scheduler
 
-def _virtual_datetime(scheduler: _scheduler.Scheduler) -> type:
-    class VirtualDatetime(_dt.datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> _dt.datetime:  # type: ignore[override]
-            current = scheduler.datetime()
-            return current if tz is None else current.astimezone(tz)
+    def monotonic(self) -> float:
+        return self._scheduler.now()
 
-        @classmethod
-        def utcnow(cls) -> _dt.datetime:  # type: ignore[override]
-            return scheduler.datetime().replace(tzinfo=None)
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            _scheduler.sleep(seconds)
 
-    return VirtualDatetime
+    def now(self) -> _dt.datetime:
+        return self._scheduler.datetime()
 
 
 @contextlib.contextmanager
 def virtual_time(scheduler: _scheduler.Scheduler, seed: int = 0) -> Iterator[None]:
-    """Put every loaded ``discovery`` module on the scheduler's time while the block runs."""
-    import random
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    saved: list[tuple[Any, str, Any]] = []
-
-    def swap(owner: Any, name: str, value: Any) -> None:
-        saved.append((owner, name, getattr(owner, name)))
-        setattr(owner, name, value)
-
-    vtime = _virtual_time_module(scheduler)
-    vdatetime = _virtual_datetime(scheduler)
-    try:
-        modules = [
-            m for n, m in sorted(sys.modules.items()) if n.split(".")[0] == "discovery" and m
-        ]
-        for module in modules:
-            if getattr(module, "threading", None) is threading:
-                swap(module, "threading", _scheduler.threading_shim)
-            if getattr(module, "time", None) is time:
-                swap(module, "time", vtime)
-            if getattr(module, "sleep", None) is time.sleep:
-                swap(module, "sleep", _scheduler.sleep)
-            if getattr(module, "datetime", None) is _dt.datetime:
-                swap(module, "datetime", vdatetime)
-            if getattr(module, "random", None) is random:  # jitter, seeded
-                swap(module, "random", random.Random(seed))  # noqa: S311
-            if getattr(module, "ThreadPoolExecutor", None) is ThreadPoolExecutor:
-                swap(module, "ThreadPoolExecutor", _scheduler.ThreadPoolExecutor)
-        pacing = sys.modules.get("discovery.pacing")
-        bucket = getattr(pacing, "TokenBucket", None)
-        defaults = getattr(getattr(bucket, "__init__", None), "__defaults__", None)
-        if not defaults or time.monotonic not in defaults or time.sleep not in defaults:
+    """Put the ``discovery`` package on the scheduler's time while the block runs."""
+    clock = importlib.import_module("discovery.clock")
+    fanout = importlib.import_module("discovery.fanout")
+    expected = {
+        (clock, "use"): None,
+        (fanout, "threading"): threading,
+        (fanout, "ThreadPoolExecutor"): ThreadPoolExecutor,
+        (fanout, "random"): random,
+    }
+    for (module, name), value in expected.items():
+        found = getattr(module, name, None)
+        if found is None or (value is not None and found is not value):
             raise SeamMissing(
-                "discovery.pacing.TokenBucket(clock=time.monotonic, sleep=time.sleep) is gone: "
-                "give the harness an injectable clock and sleep (emulator/README.md, Fleet harness)"
+                f"{module.__name__}.{name} is not what the fleet harness replaces: "
+                "see emulator/README.md, Fleet harness"
             )
-        swap(
-            bucket.__init__,
-            "__defaults__",
-            tuple(
-                scheduler.now if d is time.monotonic else _scheduler.sleep if d is time.sleep else d
-                for d in defaults
-            ),
-        )
+    saved = [
+        (fanout, name, getattr(fanout, name))
+        for name in ("threading", "ThreadPoolExecutor", "random")
+    ]
+    previous = clock.use(VirtualClock(scheduler), botocore_backoff=True)
+    try:
+        fanout.threading = _scheduler.threading_shim
+        fanout.ThreadPoolExecutor = _scheduler.ThreadPoolExecutor
+        fanout.random = random.Random(seed)  # noqa: S311 - jitter that repeats
         yield
     finally:
-        for owner, name, value in reversed(saved):
+        for owner, name, value in saved:
             setattr(owner, name, value)
+        clock.use(previous)
 
 
 class LambdaContext:
