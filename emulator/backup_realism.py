@@ -65,6 +65,8 @@ def _due(job: Any, now: Any) -> Any:
         return None
     if job.stop_requested_at is not None:
         return now
+    if job.unborn:  # a snapshot of the job comes into EC2 at its StartTime
+        return min(when for when, _ in job.unborn)
     plan = job.plan
     if plan.start_after is None or plan.outcome == "EXPIRED":
         return job.created_at + _dt.timedelta(minutes=job.start_window_minutes)

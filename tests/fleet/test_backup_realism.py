@@ -61,3 +61,18 @@ def test_a_job_held_past_its_start_window_expires(world: World) -> None:
     first, second = start(world, instance_id, "one"), start(world, instance_id, "two")
     emulator.clock.advance(3601)
     assert (state(world, first), state(world, second)) == ("RUNNING", "EXPIRED")
+
+
+def test_every_snapshot_of_a_started_job_is_in_ec2_from_its_start_time(world: World) -> None:
+    # The refresh moves only due jobs: a snapshot taken a moment after the first (its own
+    # StartTime) must come into EC2 then, not when the job next changes state.
+    instance_id = world.instance(volume_keys=[None, None, None])
+    emulator.backup.plan(instance_id, start_after=5, run_seconds=600)
+    job_id = start(world, instance_id, "spread")
+    emulator.clock.advance(5.1)  # started: the first snapshot exists, the others not yet
+    assert state(world, job_id) == "RUNNING"
+    emulator.clock.advance(1)
+    (job,) = [j for j in emulator.backup.jobs(region=REGION) if j.backup_job_id == job_id]
+    found = world.ec2.describe_snapshots(SnapshotIds=job.snapshot_ids)["Snapshots"]
+    assert sorted(s["SnapshotId"] for s in found) == sorted(job.snapshot_ids)
+    assert len(found) == 3
