@@ -118,6 +118,7 @@ module "state_machine" {
   log_kms_key_arn             = var.log_kms_key_arn
   permissions_boundary_arn    = var.permissions_boundary_arn
   alarm_actions               = local.alarm_actions
+  api_budget                  = var.api_budget
 }
 
 module "discovery" {
@@ -136,7 +137,7 @@ module "discovery" {
   memory_size                = var.discovery.memory_size
   timeout                    = var.discovery.timeout
   max_concurrency            = var.discovery.max_concurrency
-  start_rate_per_second      = var.discovery.start_rate_per_second
+  start_rate_per_second      = coalesce(var.discovery.start_rate_per_second, module.state_machine.admission.start_rate_per_second)
   dry_run                    = var.discovery.dry_run
   report_not_selected        = var.discovery.report_not_selected
   not_selected_reporter      = var.discovery.not_selected_reporter

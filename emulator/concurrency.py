@@ -74,6 +74,11 @@ def seed(value: int) -> None:
     mock_random.seed(value)
 
 
+def random_unit() -> float:
+    """A draw in [0, 1) from the seeded generator (the definition's ``$random()``)."""
+    return _rng[0].random()
+
+
 def install(clock: EmulatedClock, *, inline_tasks: bool = True) -> None:
     for name in _INTERPRETER_MODULES:
         importlib.import_module(name)

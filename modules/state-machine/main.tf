@@ -49,6 +49,9 @@ locals {
     copy_poll_max_seconds     = var.timings.copy_poll_max_seconds
     copy_wait_max_seconds     = var.timings.copy_wait_max_seconds
     guard_ttl_seconds         = var.timings.guard_ttl_seconds
+    freeze_slots              = local.freeze_slots
+    slot_wait_seconds         = var.timings.slot_wait_seconds
+    slot_wait_max_seconds     = var.timings.slot_wait_max_seconds
   }
 }
 
