@@ -59,6 +59,10 @@ class FleetConfig:
     volumes: int = 2  # EBS volumes per instance
     policy: dict[str, Any] = field(default_factory=dict)  # the schedule's policy (defaults)
     discovery_environment: dict[str, str] = field(default_factory=dict)  # overrides
+    # What the module derives from its default API budget (modules/state-machine/budget.tf,
+    # asserted by its terraform test): instances frozen at once, discovery's start pace.
+    freeze_slots: int = 10
+    start_rate_per_second: float = 0.33
     discovery_timeout: float = 900.0  # the function's timeout (module default)
     stall_seconds: float = 300.0  # real seconds without progress before giving up
 
@@ -163,6 +167,7 @@ def _environment(world: Any, config: FleetConfig) -> dict[str, str]:
         "STATE_MACHINE_ARN": world.state_machine_arn,
         "NOTIFICATION_TOPIC_ARN": TOPIC_ARN,
         "NAME_PREFIX": PREFIX,
+        "START_RATE_PER_SECOND": str(config.start_rate_per_second),
         **config.discovery_environment,
     }
 
@@ -179,7 +184,7 @@ def run_fleet(config: FleetConfig) -> FleetRun:
     wall, cpu = time.perf_counter(), time.process_time()
     saved_environment = dict(os.environ)
     try:
-        with emulated_aws() as world:
+        with emulated_aws({"freeze_slots": config.freeze_slots}) as world:
             ids = _create_fleet(world, config)
             _plan_backups(ids, config)
             scheduler = _scheduler.Scheduler(_scheduled_start(), stall_seconds=config.stall_seconds)

@@ -2,9 +2,9 @@
 
 ``figures(run, baseline)`` compares a run with quotas against the same fleet (same
 seed, same start latencies and job durations) run with no quota at all, and reports
-what issue 10 asks for. Budgets: the module has none yet, so each API's budget is its
-quota minus the other tenants' share (``Quotas.ours``); the figures say so
-(``budget_source``).
+what issue 10 asks for. Budgets: the module's defaults (``api_budget``: half of each
+quota, with the smaller regions' Step Functions figures, modules/state-machine/budget.tf);
+an API the module's table does not name gets half its emulated quota.
 """
 
 from __future__ import annotations
@@ -25,9 +25,26 @@ LABEL_RANK = {
     "crash-consistent-timeout": 1,
 }
 BUDGET_SOURCE = (
-    "no module budgets are configured yet: each API's budget is its quota's refill rate "
-    "minus the other tenants' share"
+    "the module's default api_budget: share_of_quota 0.5 of the quotas in "
+    "modules/state-machine/budget.tf (Step Functions: the smaller regions' figures); other "
+    "APIs: half their emulated quota"
 )
+SHARE_OF_QUOTA = 0.5
+# modules/state-machine/budget.tf's quotas (calls per second).
+MODULE_QUOTAS = {
+    "states:StartExecution": 150.0,
+    "states:StateTransition": 500.0,
+    "ec2:DescribeInstances": 20.0,
+    "ec2:DescribeSnapshots": 20.0,
+    "ec2:DescribeImages": 20.0,
+    "ec2:CreateTags": 10.0,
+    "ssm:SendCommand": 5.0,
+    "ssm:GetCommandInvocation": 20.0,
+    "ssm:DescribeInstanceInformation": 20.0,
+    "backup:StartBackupJob": 5.0,
+    "backup:DescribeBackupJob": 10.0,
+    "dynamodb:UpdateItem": 4000.0,
+}
 PROJECTION_METHOD = (
     "for N instances: budget floor(N) = max over APIs of calls_per_instance x N / budget "
     "calls per second (calls per instance taken as independent of N); completion(N) = the "
@@ -83,7 +100,10 @@ def freeze_excess(instance: InstanceResult) -> float | None:
 
 
 def budgets(run: FleetRun) -> dict[str, float]:
-    return {api: run.quotas.ours(log.quota).rate for api, log in run.apis.items()}
+    return {
+        api: SHARE_OF_QUOTA * MODULE_QUOTAS.get(api, log.quota.rate)
+        for api, log in run.apis.items()
+    }
 
 
 def completion_seconds(run: FleetRun) -> float:
@@ -112,7 +132,11 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
             1 for i in run.instances if i.instance_id in base and worse(i, base[i.instance_id])
         )
     per_instance = {api: round(log.accepted / n, 3) for api, log in sorted(run.apis.items()) if n}
-    start_rate = float(run.config.discovery_environment.get("START_RATE_PER_SECOND", 50))
+    start_rate = float(
+        run.config.discovery_environment.get(
+            "START_RATE_PER_SECOND", run.config.start_rate_per_second
+        )
+    )
     result: dict[str, Any] = {
         "instances": n,
         "completion_seconds": completion,

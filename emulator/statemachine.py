@@ -65,7 +65,7 @@ TEMPLATE_VARIABLES: dict[str, Any] = {
     "copy_poll_max_seconds": 3600,
     "copy_wait_max_seconds": 259200,
     "guard_ttl_seconds": 2592000,
-    "freeze_slots": 20,
+    "freeze_slots": 10,  # modules/state-machine/budget.tf with the default budget
     "slot_wait_seconds": 5,
     "slot_wait_max_seconds": 21600,
     "notify_on_success": "false",
