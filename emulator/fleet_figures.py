@@ -141,6 +141,16 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
         "instances": n,
         "completion_seconds": completion,
         "budget_floor_seconds": floor,
+        # The part of the run the budget paces: until the last freeze ended (the backup
+        # jobs then run on AWS Backup's time, not the budget's).
+        "last_thaw_seconds": round(
+            max(
+                (f["end"] for i in run.instances for f in i.freezes if f["end"] is not None),
+                default=run.discovery.started_at,
+            )
+            - run.discovery.started_at,
+            3,
+        ),
         "budget_floor_api": floor_api,
         "budget_source": BUDGET_SOURCE,
         "other_tenants": run.config.other_tenants,
