@@ -102,6 +102,7 @@ class FleetRun:
     max_rss_mb: float
     peak_participants: int
     handoffs: int
+    slots_held: list[str] = field(default_factory=list)  # freeze slots still held at the end
 
     @property
     def throttled_calls(self) -> int:
@@ -224,6 +225,7 @@ def run_fleet(config: FleetConfig) -> FleetRun:
                 emulator.clock.detach()
                 TMP_THREADS.clear()  # moto keeps every interpreter thread object
             instances = _collect(world, ids, scheduler.start, end)
+            slots_held = _slots_held(world)
             wall_seconds = time.perf_counter() - wall
             return FleetRun(
                 config=config,
@@ -237,10 +239,24 @@ def run_fleet(config: FleetConfig) -> FleetRun:
                 max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 peak_participants=scheduler.peak_participants,
                 handoffs=scheduler.handoffs,
+                slots_held=slots_held,
             )
     finally:
         os.environ.clear()
         os.environ.update(saved_environment)
+
+
+def _slots_held(world: Any) -> list[str]:
+    """Freeze slots (guard-table items ``freeze-slot#<n>``) that still name a holder."""
+    from .statemachine import GUARD_TABLE
+
+    held = []
+    for page in world.ddb.get_paginator("scan").paginate(TableName=GUARD_TABLE):
+        for item in page["Items"]:
+            key = item["instance_id"]["S"]
+            if key.startswith("freeze-slot#") and "holder" in item:
+                held.append(key)
+    return sorted(held)
 
 
 def _seconds(value: Any, start: _dt.datetime) -> float | None:

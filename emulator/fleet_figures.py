@@ -171,6 +171,8 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
         "peak_calls_per_second": {api: log.peak() for api, log in sorted(run.apis.items())},
         "budget_calls_per_second": {api: round(rates[api], 3) for api in sorted(run.apis)},
         "outcomes": dict(sorted(Counter(label(i) for i in run.instances).items())),
+        "peak_frozen": peak_frozen(run),
+        "freeze_slots": run.config.freeze_slots,
     }
     if baseline is not None:
         result["baseline_outcomes"] = dict(
@@ -201,14 +203,33 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
     return result
 
 
+def peak_frozen(run: FleetRun) -> int:
+    """The most instances frozen at the same moment."""
+    edges = sorted(
+        (moment, step)
+        for i in run.instances
+        for f in i.freezes
+        for moment, step in ((f["start"], 1), (f["end"] if f["end"] is not None else 1e18, -1))
+    )
+    peak = current = 0
+    for _, step in edges:  # at a tie an end (-1) sorts first: a slot handed on is not two
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
 def invariant_breaches(run: FleetRun) -> list[str]:
     """What breaks the invariants that hold even without admission control.
 
     Every freeze ended (nothing left frozen), by a thaw or the watchdog, within its
-    bound (``MaxFreezeSeconds``); every guard released; every instance's execution
+    bound (``MaxFreezeSeconds``); every guard and freeze slot released; every instance's execution
     started and ended.
     """
-    breaches = []
+    breaches = [f"{slot}: freeze slot still held" for slot in run.slots_held]
+    if peak_frozen(run) > run.config.freeze_slots:
+        breaches.append(
+            f"{peak_frozen(run)} instances frozen at once, {run.config.freeze_slots} slots"
+        )
     for i in run.instances:
         if i.status in ("NOT_STARTED", "RUNNING"):
             breaches.append(f"{i.instance_id}: execution {i.status}")

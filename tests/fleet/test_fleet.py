@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from emulator.fleet import FleetConfig, FleetRun, run_fleet
-from emulator.fleet_figures import figures, invariant_breaches
+from emulator.fleet_figures import figures, invariant_breaches, peak_frozen
 
 # Each execution of today's definition costs moto's interpreter about 0.3 s of CPU, and
 # this module runs three fleets: 100 keeps it near a minute on two cores. Throttling
@@ -74,8 +74,13 @@ def test_every_freeze_was_thawed_within_its_bound_and_nothing_stays_frozen(run: 
     assert [b for b in invariant_breaches(run) if "frozen" in b] == []
 
 
-def test_every_guard_was_released(run: FleetRun) -> None:
+def test_never_more_instances_frozen_at_once_than_freeze_slots(run: FleetRun) -> None:
+    assert 0 < peak_frozen(run) <= run.config.freeze_slots
+
+
+def test_every_guard_and_freeze_slot_was_released(run: FleetRun) -> None:
     assert [i.instance_id for i in run.instances if i.guard_held] == []
+    assert run.slots_held == []
 
 
 def test_the_quotas_were_really_in_play(result: dict[str, Any]) -> None:
