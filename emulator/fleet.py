@@ -169,6 +169,7 @@ def _environment(world: Any, config: FleetConfig) -> dict[str, str]:
         "NOTIFICATION_TOPIC_ARN": TOPIC_ARN,
         "NAME_PREFIX": PREFIX,
         "START_RATE_PER_SECOND": str(config.start_rate_per_second),
+        "START_BURST": "1",  # the root module's (main.tf)
         **config.discovery_environment,
     }
 
