@@ -209,7 +209,7 @@ def live_note(
     thaws = [c for c in agent.commands if c.kind == "thaw"]
     filesystems = ", ".join(f"{m.mountpoint} ({m.fstype}, {m.device})" for m in live.mounts)
     lines = [
-        f"{result.name} ({result.instance_id}): the deployed SSM document ran on this machine,",
+        f"{result.name} ({result.instance_id}): the deployed SSM document ran on this machine, "
         f"confined to the demo's loop filesystems: {filesystems}",
     ]
     if not freezes or not thaws:
