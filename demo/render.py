@@ -61,7 +61,7 @@ def _table(cycle: Cycle) -> list[str]:
 
 def _details(cycle: Cycle) -> list[str]:
     lines = ["Each instance:"]
-    width = max(len(r.name) for r in cycle.instances)
+    width = max((len(r.name) for r in cycle.instances), default=0)
     for r in cycle.instances:
         lines.append(f"  {r.name:<{width}}  {r.instance_id}  {r.what}")
         hang = " " * (width + 4)
