@@ -202,7 +202,7 @@ def _alarms_and_drill(cycle: Cycle) -> list[str]:
 
 def render(cycle: Cycle) -> list[str]:
     ok = sum(1 for r in cycle.instances if r.as_expected)
-    lines = ["", f"BACKUP CYCLE REPORT: {ok} of {len(cycle.instances)} instances as expected", ""]
+    lines = ["", "BACKUP CYCLE REPORT", ""]
     lines += _table(cycle)
     lines += wrap(
         "ok: ended as demo/fleet.py says it must. FREEZE: how long writes were blocked. " + CLOCKS
