@@ -35,7 +35,7 @@ test: tools lint validate tf-test checkov pytest ## Every check and test, offlin
 # The first run installs the virtual environment before the demo: say so at once, and let
 # pip tell its progress (PIP_VERBOSE=1 offsets the recipe's --quiet: pip's verbosity is
 # verbose minus quiet), without bars (fold counts bytes), folded at 100 columns like the rest.
-demo: .tfcli/terraformrc ## Apply the module into a local AWS emulator, run a backup cycle (KEEP_WORKDIR=1 keeps its files)
+demo: .tfcli/terraformrc ## Run the module in a local AWS emulator (KEEP_WORKDIR=1 keeps its files)
 	@echo "make demo: the module applied into a local AWS emulator, one backup cycle, a report (2-4 min)"
 	@if ! $(MAKE) --no-print-directory --question $(VENV)/.installed; then \
 	  echo "make demo: first installing $(VENV) from the pinned requirements (once, 1-2 min)..."; \
