@@ -33,8 +33,16 @@ help: ## List the targets
 test: tools lint validate tf-test checkov pytest ## Every check and test, offline
 	@echo "make test: all checks passed"
 
-demo: $(VENV)/.installed .tfcli/terraformrc ## Apply the module into a local AWS emulator and run a backup cycle
-	$(BIN)/python -m demo
+# The first run installs the virtual environment before the demo: say so at once, and let
+# pip tell its progress (PIP_VERBOSE=1 offsets the recipe's --quiet: pip's verbosity is
+# verbose minus quiet), without bars (fold counts bytes), folded at 100 columns like the rest.
+demo: .tfcli/terraformrc ## Run the module in a local AWS emulator (KEEP_WORKDIR=1 keeps its files)
+	@echo "make demo: the module applied into a local AWS emulator, one backup cycle, a report (2-4 min)"
+	@if ! $(MAKE) --no-print-directory --question $(VENV)/.installed; then \
+	  echo "make demo: first installing $(VENV) from the pinned requirements (once, 1-2 min)..."; \
+	  PIP_VERBOSE=1 PIP_PROGRESS_BAR=off $(MAKE) --no-print-directory $(VENV)/.installed 2>&1 | fold -s -w 100; \
+	fi
+	$(BIN)/python -m demo $(if $(KEEP_WORKDIR),--keep-workdir) $(DEMO_ARGS)
 
 smoke: $(VENV)/.installed .tfcli/terraformrc ## Try the module in a sandbox account: SMOKE_CONFIRM_ACCOUNT=<id> make smoke REGION=.. SUBNET=..
 	$(BIN)/python -m smoke --region "$(REGION)" --subnet "$(SUBNET)"

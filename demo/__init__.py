@@ -1,6 +1,7 @@
 """`make demo`: the module deployed into a local AWS emulator and run across a small fleet.
 
-    python -m demo            # what `make demo` runs
+    python -m demo                  # what `make demo` runs
+    python -m demo --keep-workdir   # `make demo KEEP_WORKDIR=1`: keep its files to look at
 
 1. starts the emulator (``emulator.server.LocalEmulator``: moto's server with this
    project's extensions) on 127.0.0.1, in this process;
@@ -18,8 +19,10 @@
 6. a crash drill: the deployed discovery code fails, its alarm is evaluated as
    CloudWatch does (``emulator.cloudwatch``), and the alarm and its OK reach ServiceNow
    the same way;
-7. prints a report (``demo.report``), with the bodies ServiceNow received, destroys
-   everything with Terraform and cleans up, also when interrupted.
+7. prints a report in 100 columns (``demo.report`` reads the facts back, ``demo.render``
+   writes them), with a body ServiceNow received as it arrived, destroys everything with
+   Terraform and cleans up, also when interrupted; then the next steps
+   (``demo.next_steps``).
 
 The exit code is 0 when every instance ended as expected, 1 otherwise.
 ``tests/e2e`` runs the same thing and asserts each instance's outcome.

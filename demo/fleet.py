@@ -51,7 +51,7 @@ OK_APP = Expected(outcome="succeeded", consistency="application-consistent")
 FLEET: tuple[Member, ...] = (
     Member("app-1", "Linux, 1 volume", OK_APP, volumes=1),
     Member("db-1", "Linux, 3 volumes", OK_APP, volumes=3),
-    Member("live-1", "Linux, 3 volumes, REAL freeze", OK_APP, volumes=3, live=True),
+    Member("live-1", "Linux, 3 volumes, real freeze", OK_APP, volumes=3, live=True),
     Member(
         "win-1",
         "Windows",

@@ -1,4 +1,4 @@
-"""What the backup cycle did, read back from the emulated AWS APIs, and the report's text.
+"""What the backup cycle did, read back from the emulated AWS APIs (``demo.render`` writes it).
 
 Every fact comes from where an operator would read it: the executions from Step
 Functions, the jobs from AWS Backup, the consistency label from the recovery point's
@@ -9,7 +9,6 @@ deployed delivery function), the freeze windows from the freeze/thaw commands' o
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,15 +123,15 @@ def _freeze_emulated(member: fleet.Member, instance_id: str, account: str, regio
     if member.stopped:
         return Freeze("none: stopped")
     if not freezes:
-        return Freeze("none: agent offline" if member.agent.get("ping") else "-")
+        return Freeze("none: offline" if member.agent.get("ping") else "-")
     if freezes[-1].exit_code != 0 or freezes[-1].status != "Success":
-        return Freeze(f"none: failed ({freezes[-1].exit_code})")
+        return Freeze(f"none: exit {freezes[-1].exit_code}")
     thaw = _last_json(thaws[-1].stdout) if thaws else None
     if not thaw or thaw.get("freeze_duration_ms") is None:
         return Freeze("? (no thaw report)")
     ms = float(thaw["freeze_duration_ms"])
     return Freeze(
-        f"{ms / 1000:.1f} s (emul.)",
+        f"{ms / 1000:.1f} s virtual",
         milliseconds=ms,
         frozen_at=thaw.get("frozen_at"),
         thawed_at=thaw.get("thawed_at"),
@@ -146,13 +145,13 @@ def _freeze_real(agent: RealAgent) -> Freeze:
     if not freezes:
         return Freeze("-", real=True)
     if freezes[-1].exit_code != 0:
-        return Freeze(f"none: failed ({freezes[-1].exit_code})", real=True)
+        return Freeze(f"none: exit {freezes[-1].exit_code}", real=True)
     raw = thaws[-1].raw_report if thaws else None
     if not raw or raw.get("freeze_duration_ms") is None:
         return Freeze("? (no thaw report)", real=True)
     ms = float(raw["freeze_duration_ms"])
     return Freeze(
-        f"{ms:.0f} ms REAL",
+        f"{ms / 1000:.2f} s real",
         milliseconds=ms,
         real=True,
         frozen_at=(freezes[-1].raw_report or {}).get("frozen_at"),
@@ -247,7 +246,7 @@ def collect(
             result.freeze = _freeze_real(real_agent)
         else:
             if member.live:
-                result.what = member.what.replace("REAL freeze", "real freeze skipped")
+                result.what = member.what.replace("real freeze", "real freeze skipped")
             result.freeze = _freeze_emulated(member, instance.instance_id, account, region)
         check(result, member)
         results.append(result)
@@ -348,171 +347,3 @@ def check_delivery(cycle: Cycle, instance_ids: set[str]) -> None:
         cycle.problems.append(
             f"{len(delivered.bodies)} bodies for {len(cycle.notifications)} events"
         )
-
-
-# ---------------------------------------------------------------------- the text
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return lines
-
-
-def _notification_text(result: InstanceResult) -> str:
-    if not result.notifications:
-        return "-"
-    return ", ".join(
-        f"sev {n.get('severity')} {n.get('metric_name')}" for n in result.notifications
-    )
-
-
-def _job_text(result: InstanceResult) -> str:
-    if not result.job_id:
-        return "-"
-    return f"{result.job_state} {result.job_id[:8]}"
-
-
-def _recovery_text(result: InstanceResult) -> str:
-    if not result.recovery_point:
-        return "-"
-    return f"{result.recovery_point} ({result.snapshots} snap)"
-
-
-def _outcome_text(result: InstanceResult) -> str:
-    if result.execution_name is None:
-        reason = result.expected.skip_reason if not result.expected.started else None
-        return {"opted_out": "skipped: opted out", fleet.NOT_SELECTED: "not selected"}.get(
-            reason or "", "not started"
-        )
-    return result.shown_outcome
-
-
-def _delivery_lines(cycle: Cycle) -> list[str]:
-    """What reached the local ServiceNow, the alarms, and the crash drill."""
-    lines: list[str] = []
-    delivered = cycle.delivery
-    lines.append(
-        "Notifications: SNS topic -> SQS queue (raw delivery off) -> the deployed delivery "
-        "function -> the local ServiceNow's /api/global/em/jsonv2:"
-    )
-    for destination in cycle.destinations:
-        lines.append(f"  the topic's subscriber: {destination}")
-    lines.append(
-        f"  {len(cycle.notifications)} event(s) accepted by ServiceNow in "
-        f"{len(delivered.bodies)} request(s) (answers: {delivered.statuses or 'none'}); "
-        f"dead-lettered: {len(delivered.dead_letters)}; discovery dead-letter queue: "
-        f"{cycle.dead_letters}"
-    )
-    for n in cycle.notifications:
-        lines.append(
-            f"  [severity {n.get('severity')}] node={n.get('node')} type={n.get('type')} "
-            f"metric_name={n.get('metric_name')} message_key={n.get('message_key')}"
-        )
-        lines.append(f"      {n.get('description')}")
-    if delivered.bodies:
-        lines.append(
-            "  The bodies ServiceNow received (POST /api/global/em/jsonv2, application/json):"
-        )
-        for body in delivered.bodies:
-            lines.append(f"    {body}")
-    lines.append(
-        f"Alarms ({len(cycle.alarms)}, each publishing ALARM and OK to the alarm topic, which "
-        "the delivery queue also reads): " + ", ".join(cycle.alarms)
-    )
-    drill = cycle.drill
-    lines.append(
-        "Crash drill: the deployed discovery code run without its STATE_MACHINE_ARN "
-        f"failed ({drill.crash.split(':', 1)[0] or 'no failure'}); Lambda's Errors metric "
-        "recorded, the deployed alarm evaluated as CloudWatch does:"
-    )
-    for transition in drill.transitions:
-        lines.append(
-            f"  {transition.alarm_name}: {transition.old_state} -> {transition.new_state}, "
-            f"published to {', '.join(transition.published) or 'nothing'}"
-        )
-    lines.append("  and ServiceNow received, through the same queue and function:")
-    for body in drill.delivery.bodies:
-        lines.append(f"    {body}")
-    lines.append("")
-    return lines
-
-
-def render(cycle: Cycle) -> list[str]:
-    rows = [
-        [
-            "",
-            "INSTANCE",
-            "ID",
-            "WHAT IT IS",
-            "OUTCOME",
-            "CONSISTENCY",
-            "FREEZE",
-            "BACKUP JOB",
-            "RECOVERY POINT",
-            "NOTIFIED",
-        ]
-    ]
-    for r in cycle.instances:
-        rows.append(
-            [
-                "ok" if r.as_expected else "XX",
-                r.name,
-                r.instance_id,
-                r.what,
-                _outcome_text(r),
-                r.consistency or "-",
-                r.freeze.text,
-                _job_text(r),
-                _recovery_text(r),
-                _notification_text(r),
-            ]
-        )
-    ok = sum(1 for r in cycle.instances if r.as_expected)
-    lines = ["", "BACKUP CYCLE REPORT", ""]
-    lines += _table(rows)
-    lines.append(
-        "(ok: as expected. FREEZE: how long writers were blocked; REAL: fsfreeze on this "
-        "machine, emul.: on the emulator's clock)"
-    )
-    lines.append("")
-    reasons = [r for r in cycle.instances if r.outcome not in (None, "succeeded") and r.reason]
-    if reasons:
-        lines.append("Why not a clean success:")
-        for r in reasons:
-            lines.append(f"  {r.name}: {r.reason}")
-        lines.append("")
-
-    summary = cycle.discovery
-    outcomes = Counter(r.shown_outcome for r in cycle.instances if r.execution_name)
-    skipped = summary.get("skipped") or {}
-    untagged = sum(1 for m in fleet.FLEET if not m.tagged)
-    lines.append("Totals:")
-    lines.append(
-        f"  discovery: {summary.get('fleet_size')} tagged instances found "
-        f"({untagged} untagged not selected), {summary.get('started')} executions started, "
-        f"{summary.get('skipped_total', 0)} skipped "
-        f"({', '.join(f'{k}: {v}' for k, v in skipped.items()) or 'none'})"
-    )
-    lines.append(
-        "  executions: "
-        + (", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items())) or "none")
-        + f"; {cycle.recovery_points} recovery points in the vault"
-    )
-    lines.append(f"  as expected: {ok} of {len(cycle.instances)} instances")
-    lines.append("")
-    lines += _delivery_lines(cycle)
-    lines.append("Real freeze:")
-    for line in cycle.live_note.splitlines():
-        lines.append(f"  {line}")
-    if cycle.problems or ok < len(cycle.instances):
-        lines.append("")
-        lines.append("NOT AS EXPECTED:")
-        for problem in cycle.problems:
-            lines.append(f"  run: {problem}")
-        for r in cycle.instances:
-            for problem in r.problems:
-                lines.append(f"  {r.name}: {problem}")
-    return lines

@@ -25,7 +25,7 @@ from typing import Any
 from moto.awslambda.models import lambda_backends
 
 import emulator
-from demo import fleet, invoke, livefs, report
+from demo import fleet, invoke, livefs, next_steps, render, report, text
 from demo import servicenow as delivery
 from demo.terraform import Terraform, TerraformError
 from emulator.clock import parse_iso
@@ -76,12 +76,30 @@ class DemoResult:
 
 
 class Clock:
-    def __init__(self, say: Say) -> None:
-        self.started = time.monotonic()
+    """Progress lines, each with the real time since the demo started."""
+
+    def __init__(self, say: Say, started: float | None = None) -> None:
+        self.started = time.monotonic() if started is None else started
         self._say = say
 
-    def say(self, text: str) -> None:
-        self._say(f"[{time.monotonic() - self.started:5.1f}s] {text}")
+    def say(self, line: str) -> None:
+        stamp = f"[{time.monotonic() - self.started:5.1f}s] "
+        for n, part in enumerate(text.wrap(line, hang="    ", width=text.WIDTH - len(stamp))):
+            self._say((stamp if n == 0 else " " * len(stamp)) + part)
+
+
+def fitted(say: Say) -> Say:
+    """``say`` for lines of any length: longer ones are wrapped at ``text.WIDTH``."""
+
+    def _say(line: str) -> None:
+        for part in line.splitlines() or [""]:
+            if len(part) <= text.WIDTH:
+                say(part)
+            else:
+                for wrapped in text.wrap(part, hang="    "):
+                    say(wrapped)
+
+    return _say
 
 
 # ---------------------------------------------------------------------- deployment
@@ -191,7 +209,7 @@ def live_note(
     thaws = [c for c in agent.commands if c.kind == "thaw"]
     filesystems = ", ".join(f"{m.mountpoint} ({m.fstype}, {m.device})" for m in live.mounts)
     lines = [
-        f"{result.name} ({result.instance_id}): the deployed SSM document ran on this machine,",
+        f"{result.name} ({result.instance_id}): the deployed SSM document ran on this machine, "
         f"confined to the demo's loop filesystems: {filesystems}",
     ]
     if not freezes or not thaws:
@@ -209,9 +227,9 @@ def live_note(
     frozen, thawed = _epoch(raw_freeze.get("frozen_at")), _epoch(raw_thaw.get("thawed_at"))
     held = f"{(thawed - frozen) * 1000:.0f} ms" if frozen and thawed else "?"
     lines.append(
-        f"all frozen {raw_freeze.get('frozen_at')} -> thaw began {raw_thaw.get('thawed_at')} "
-        f"(real clock, {held}); from the first fsfreeze -f to the last fsfreeze -u: "
-        f"{raw_thaw.get('freeze_duration_ms')} ms"
+        f"all frozen {raw_freeze.get('frozen_at')} -> thaw began {raw_thaw.get('thawed_at')}: "
+        f"{held} real; from the first fsfreeze -f to the last fsfreeze -u: "
+        f"{raw_thaw.get('freeze_duration_ms')} ms real"
     )
     writer = live.writer
     if writer is not None and frozen is not None and thawed is not None:
@@ -219,7 +237,7 @@ def live_note(
         resumed = writer.wrote_after(thawed)
         lines.append(
             "a writer process (append + fsync every 10 ms) waited "
-            + (f"{waited * 1000:.0f} ms at most" if waited else "? ms")
+            + (f"{waited * 1000:.0f} ms real at most" if waited else "? ms")
             + (", and wrote again after the thaw" if resumed else ", and did NOT write again")
         )
         if not resumed:
@@ -236,9 +254,10 @@ def live_note(
     if starts and low and high:
         inside = all(low <= t <= high for t in starts)
         lines.append(
-            f"the snapshots started {emulator.iso_millis(starts[-1])} on the emulator's clock, "
-            f"{'inside' if inside else 'OUTSIDE'} the freeze window moved onto that clock "
-            f"[{window[0]}, {window[1]}]"
+            f"the snapshots started {emulator.iso_millis(starts[-1])} (virtual), "
+            f"{'inside' if inside else 'OUTSIDE'} the freeze window moved onto the virtual "
+            f"clock [{window[0]}, {window[1]}]: {(high - low).total_seconds():.1f} s virtual, "
+            "for the emulator assumes AWS Backup's start latency"
         )
         if result.consistency == "application-consistent" and not inside:
             problems.append("labelled application-consistent but the snapshots started outside")
@@ -274,8 +293,11 @@ def _uninterruptible(enabled: bool, say: Say) -> Iterator[None]:
 class Demo:
     """One run of the demo; ``run()`` never raises for a failure (it is in the result)."""
 
-    def __init__(self, say: Say, handle_signals: bool, keep_workdir: bool) -> None:
-        self.clock = Clock(say)
+    def __init__(
+        self, say: Say, handle_signals: bool, keep_workdir: bool, started: float | None = None
+    ) -> None:
+        say = fitted(say)
+        self.clock = Clock(say, started)
         self.say = say
         self.handle_signals = handle_signals
         self.keep_workdir = keep_workdir
@@ -521,7 +543,7 @@ class Demo:
             delivered = self.deliver(deployment)
             drill = self.drill(deployment)
             result.cycle = self.build_report(deployment, instances, summary, delivered, drill)
-            result.report_lines = report.render(result.cycle)
+            result.report_lines = render.render(result.cycle)
             for line in result.report_lines:
                 self.say(line)
             self.say("")
@@ -569,10 +591,14 @@ class Demo:
 
 
 def run_demo(
-    say: Say = print, handle_signals: bool = False, keep_workdir: bool = False
+    say: Say = print,
+    handle_signals: bool = False,
+    keep_workdir: bool = False,
+    started: float | None = None,
 ) -> DemoResult:
-    """The whole demo. ``keep_workdir`` keeps the temporary directory (logs, state)."""
-    return Demo(say, handle_signals, keep_workdir).run()
+    """The whole demo. ``keep_workdir`` keeps the temporary directory (logs, state);
+    ``started`` is when the clock of the progress lines started (``time.monotonic()``)."""
+    return Demo(say, handle_signals, keep_workdir, started).run()
 
 
 def _cleanup(
@@ -591,7 +617,7 @@ def _cleanup(
         live.cleanup()
         problems += live.leftovers()
     if terraform is not None and terraform.applied and aws.running:
-        clock.say("terraform destroy (about 15 s)...")
+        clock.say("terraform destroy (under a minute)...")
         try:
             terraform.destroy()
         except (TerraformError, TimeoutError, OSError, subprocess.SubprocessError) as error:
@@ -618,7 +644,7 @@ def _cleanup(
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument(
         "--keep-workdir",
@@ -631,21 +657,26 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
-    result = run_demo(
-        lambda text: print(text, flush=True), handle_signals=True, keep_workdir=args.keep_workdir
-    )
+    say = fitted(lambda line: print(line, flush=True))
+    result = run_demo(say, handle_signals=True, keep_workdir=args.keep_workdir, started=started)
     for problem in result.cleanup_problems:
-        print(f"CLEANUP PROBLEM: {problem}")
+        say(f"CLEANUP PROBLEM: {problem}")
     if result.interrupted:
-        print(f"demo interrupted after {result.seconds:.0f} s; everything it created was removed")
+        say(f"demo interrupted after {result.seconds:.0f} s; everything it created was removed")
         return 130
     if result.error:
-        print(f"demo failed after {result.seconds:.0f} s: {result.error}")
+        say(f"demo failed after {result.seconds:.0f} s: {result.error}")
+        if not args.keep_workdir:
+            say("to look at its logs, run it again with: make demo KEEP_WORKDIR=1")
         return 2
     cycle = result.cycle
     total = len(cycle.instances) if cycle else 0
     good = sum(1 for r in cycle.instances if r.as_expected) if cycle else 0
     verdict = "every instance as expected" if result.ok else f"{good} of {total} as expected"
+    say(f"demo finished in {result.seconds:.0f} s (real): {verdict}")
     phases = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.phases.items())
-    print(f"demo finished in {result.seconds:.0f} s ({phases}): {verdict}")
+    for line in text.wrap(f"phases: {phases}", indent="  "):
+        say(line)
+    for line in next_steps.lines(result.workdir, kept=args.keep_workdir):
+        say(line)
     return 0 if result.ok else 1

@@ -19,9 +19,11 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from queue import Empty, Queue
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +32,17 @@ MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 MODULE_DIRS = ("modules", "asl", "ssm")
 _PLAN = re.compile(r"Plan: (\d+) to add, (\d+) to change, (\d+) to destroy")
 _DONE = re.compile(r": (Creation|Destruction|Modifications) complete after")
+HEARTBEAT = 10.0  # seconds between progress lines while Terraform works
+
 
 Say = Callable[[str], None]
+
+
+def _pump(proc: subprocess.Popen[str], queue: Queue[str | None]) -> None:
+    """Every line of Terraform's output into ``queue``, then None."""
+    for line in proc.stdout or ():
+        queue.put(line)
+    queue.put(None)
 
 
 class TerraformError(RuntimeError):
@@ -99,25 +110,37 @@ class Terraform:
             text=True,
             start_new_session=True,  # Ctrl-C reaches the demo, which stops terraform itself
         )
+        # Lines come through a queue, so that a silent Terraform (planning, or waiting on
+        # one slow resource) still gets a progress line every HEARTBEAT seconds.
+        queue: Queue[str | None] = Queue()
+        threading.Thread(target=_pump, args=(proc, queue), daemon=True).start()
         total, done, shown = 0, 0, started
         try:
-            for line in proc.stdout or ():
-                lines.append(line)
-                if time.monotonic() - started > timeout:
+            while True:
+                try:
+                    line = queue.get(timeout=1.0)
+                except Empty:
+                    line = ""
+                if line is None:
+                    break
+                if line:
+                    lines.append(line)
+                now = time.monotonic()
+                if now - started > timeout:
                     raise TimeoutError(f"terraform {what} took more than {timeout:.0f} s")
                 if not progress:
                     continue
                 match = _PLAN.search(line)
                 if match:
                     total = int(match.group(1)) + int(match.group(3))
-                if _DONE.search(line):
-                    done += 1
-                    now = time.monotonic()
-                    if now - shown >= 8 or done == total:
-                        shown = now
-                        self.say(
-                            f"  {what}: {done}/{total or '?'} resources ({now - started:.0f} s)"
-                        )
+                    self.say(f"  {what}: planned, {total} resources ({now - started:.0f} s)")
+                    shown = now
+                finished = bool(_DONE.search(line))
+                done += finished
+                if (finished and done == total) or now - shown >= HEARTBEAT:
+                    shown = now
+                    where = f"{done}/{total} resources" if total else "planning"
+                    self.say(f"  {what}: {where} ({now - started:.0f} s)")
             code = proc.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
         except BaseException:
             self._stop(proc)

@@ -203,3 +203,10 @@ def test_nothing_is_left_behind(demo: tuple[DemoResult, list[str]]) -> None:
     assert emulator.installed() == BEFORE["installed"]
     assert default_user_config["stepfunctions"]["execute_state_machine"] == BEFORE["execute"]
     assert os.environ.get("MOTO_PORT") == BEFORE["moto_port"]
+
+
+def test_the_report_fits_100_columns(demo: tuple[DemoResult, list[str]]) -> None:
+    result, lines = demo
+    assert result.report_lines
+    assert max(len(line) for line in result.report_lines) <= 100  # as rendered, unwrapped
+    assert max(len(line) for line in lines) <= 100  # and every progress line
