@@ -120,6 +120,9 @@ module "state_machine" {
   log_kms_key_arn             = var.log_kms_key_arn
   permissions_boundary_arn    = var.permissions_boundary_arn
   alarm_actions               = local.alarm_actions
+
+  consistency_share_alarms      = var.monitoring.consistency_share_alarms
+  consistency_share_alarm_hours = var.monitoring.consistency_share_alarm_hours
 }
 
 module "discovery" {

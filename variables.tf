@@ -501,9 +501,13 @@ variable "monitoring" {
   description = <<-EOT
     The alarms on silent failures (docs/contracts.md section 8), all on the alarm topic:
     - recovery_point_alarm_hours: per schedule name, alarm when it produced no recovery point in this many hours (1-168; 0: no alarm). Default: the schedule's interval plus a quarter (at least an hour) plus its flexible window, for rate(...) and daily cron(...) schedules.
+    - consistency_share_alarms: per consistency label other than application-consistent, alarm when its share of the recovery points reaches this many percent (0: no alarm). Merged over { crash-consistent-timeout = 10 }: a rising share of timeouts says AWS Backup starts snapshots later than max_freeze_seconds allows in this account.
+    - consistency_share_alarm_hours: the window those shares are measured over (1-168 hours).
   EOT
   type = object({
-    recovery_point_alarm_hours = optional(map(number), {})
+    recovery_point_alarm_hours    = optional(map(number), {})
+    consistency_share_alarms      = optional(map(number), {})
+    consistency_share_alarm_hours = optional(number, 24)
   })
   default = {}
 
@@ -515,6 +519,16 @@ variable "monitoring" {
   validation {
     condition     = alltrue([for name in keys(var.monitoring.recovery_point_alarm_hours) : contains(keys(var.schedules), name)])
     error_message = "monitoring.recovery_point_alarm_hours names a schedule that is not in var.schedules: a misspelt name would leave its schedule on the default."
+  }
+
+  validation {
+    condition     = alltrue([for label, percent in var.monitoring.consistency_share_alarms : contains(["crash-consistent", "crash-consistent-watchdog", "crash-consistent-timeout", "stopped", "vss"], label) && percent >= 0 && percent <= 100])
+    error_message = "monitoring.consistency_share_alarms: ${join(", ", [for label, percent in var.monitoring.consistency_share_alarms : "${jsonencode(label)} (${percent})" if !(contains(["crash-consistent", "crash-consistent-watchdog", "crash-consistent-timeout", "stopped", "vss"], label) && percent >= 0 && percent <= 100)])}: each key must be a label whose share can alarm (crash-consistent, crash-consistent-watchdog, crash-consistent-timeout, stopped, vss; application-consistent is the good news) and each value a percent from 0 (no alarm) to 100."
+  }
+
+  validation {
+    condition     = var.monitoring.consistency_share_alarm_hours >= 1 && var.monitoring.consistency_share_alarm_hours <= 168 && floor(var.monitoring.consistency_share_alarm_hours) == var.monitoring.consistency_share_alarm_hours
+    error_message = "monitoring.consistency_share_alarm_hours must be a whole number of hours from 1 to 168 (CloudWatch evaluates 7 days at most)."
   }
 }
 
