@@ -101,6 +101,17 @@ run "a_rising_share_of_timeouts_raises_an_alarm_by_default" {
   }
 }
 
+run "the_dashboard_shows_every_label" {
+  command = plan
+
+  assert {
+    condition = [
+      for m in one([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w if w.properties.title == "Recovery points by consistency label"]).properties.metrics : m[5]
+    ] == ["application-consistent", "crash-consistent", "crash-consistent-watchdog", "crash-consistent-timeout", "stopped", "vss"]
+    error_message = "The dashboard plots RecoveryPoints of each consistency label, so a rising share is seen as well as alarmed on."
+  }
+}
+
 run "the_threshold_the_window_and_more_labels_are_configurable" {
   command = plan
 
