@@ -31,6 +31,7 @@ module "vault" {
   create_vault             = var.vault.create
   vault_name               = var.vault.name
   kms_key_arn              = var.vault.kms_key_arn
+  create_kms_key           = var.vault.create_kms_key
   vault_lock               = var.vault.lock
   force_destroy            = var.vault.force_destroy
   access_policy            = var.vault.access_policy
@@ -46,6 +47,7 @@ module "notifications" {
   create_topic    = var.notifications.create_topic
   topic_arn       = var.notifications.topic_arn
   kms_key_arn     = var.notifications.kms_key_arn
+  create_kms_key  = var.notifications.create_kms_key
   alarm_topic_arn = var.notifications.alarm_topic_arn
   subscriptions   = var.notifications.subscriptions
 }
@@ -119,6 +121,9 @@ module "state_machine" {
   permissions_boundary_arn    = var.permissions_boundary_arn
   alarm_actions               = local.alarm_actions
   api_budget                  = var.api_budget
+
+  consistency_share_alarms      = var.monitoring.consistency_share_alarms
+  consistency_share_alarm_hours = var.monitoring.consistency_share_alarm_hours
 }
 
 module "discovery" {

@@ -69,8 +69,8 @@ output "alarm_topic_arn" {
 }
 
 output "alarm_names" {
-  description = "Names of the alarms on silent failures: the discovery function's errors, throttles and dead letters, the scheduler's undelivered invocations, and no recovery point per schedule."
-  value       = module.discovery.alarm_names
+  description = "Names of the alarms on silent failures: the discovery function's errors, throttles and dead letters, the scheduler's undelivered invocations, no recovery point per schedule, and the share of a consistency label (crash-consistent-timeout-share)."
+  value       = merge(module.discovery.alarm_names, module.state_machine.consistency_alarm_names)
 }
 
 output "servicenow_queue_url" {

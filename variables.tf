@@ -231,15 +231,17 @@ variable "vault" {
     - create: create the vault (default) or use an existing one named by name.
     - name: the vault's name (default: name_prefix).
     - kms_key_arn: customer-managed key ARN for a created vault (null creates one). It encrypts backups of resource types AWS Backup fully manages; EC2 recovery points keep their EBS volumes' keys and are not re-encrypted with it.
+    - create_kms_key: create the vault's key; null (default) creates one when kms_key_arn is null. Set false with a kms_key_arn of a key created in the same configuration (unknown until apply): Terraform must know at plan whether the module creates a key.
     - lock: optional Vault Lock (min/max retention days; changeable_for_days >= 3 makes it compliance mode after that grace period: recommended for production).
     - force_destroy: let terraform destroy delete a vault holding recovery points (test accounts only).
     - access_policy: denies deleting recovery points, changing their lifecycle and deleting the vault to all but break_glass_principal_arns; enabled null (default) attaches it to a created vault only (it would replace a brought vault's policy); deny_policy_changes also guards the policy and lock (docs/compliance.md).
   EOT
   type = object({
-    create        = optional(bool, true)
-    name          = optional(string)
-    kms_key_arn   = optional(string)
-    force_destroy = optional(bool, false)
+    create         = optional(bool, true)
+    name           = optional(string)
+    kms_key_arn    = optional(string)
+    create_kms_key = optional(bool)
+    force_destroy  = optional(bool, false)
     lock = optional(object({
       min_retention_days  = number
       max_retention_days  = optional(number)
@@ -266,6 +268,11 @@ variable "vault" {
   validation {
     condition     = var.vault.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.vault.kms_key_arn, "x")))
     error_message = "vault.kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID): AWS Backup takes no key ids or aliases (alias/aws/backup included) for vault encryption."
+  }
+
+  validation {
+    condition     = var.vault.create_kms_key == null ? true : (var.vault.create_kms_key ? var.vault.kms_key_arn == null : (!var.vault.create || var.vault.kms_key_arn != null))
+    error_message = "vault.create_kms_key is ${jsonencode(var.vault.create_kms_key)}: true creates the vault's key, so vault.kms_key_arn must be null; false needs vault.kms_key_arn (a created vault is encrypted with a customer-managed key)."
   }
 
   validation {
@@ -374,7 +381,7 @@ variable "notifications" {
     Where failures, clears and alarms go:
     - create_topic: create KMS-encrypted SNS topics (default): one for the notifications (ServiceNow Event Management's fields), one for the alarms; or use topic_arn.
     - topic_arn / kms_key_arn: a brought topic and its key (the key gets publish rights for the module's roles); alarm_topic_arn: where alarms go then (default: the brought topic).
-    - kms_key_arn with create_topic: a customer-managed key for the created topics (null creates one).
+    - kms_key_arn with create_topic: a customer-managed key for the created topics (null creates one); create_kms_key: null (default) creates one when kms_key_arn is null, false with a kms_key_arn of a key created in the same configuration (unknown until apply).
     - subscriptions: by name; protocol email, email-json, https (webhooks), sqs or lambda; optional filter_policy on the message attributes severity, stage, outcome, instance_id; alarms (default true) also subscribes the endpoint to the alarm topic, unfiltered; grant_access (default true) writes the sqs queue's policy or the lambda permission SNS needs; content_type, delivery_policy, confirmation_timeout_in_minutes, endpoint_auto_confirms for https. ServiceNow is not a subscription: see servicenow.
     - notify_on_success: publish every success too (severity 5), not only the clear after a failure.
   EOT
@@ -382,6 +389,7 @@ variable "notifications" {
     create_topic    = optional(bool, true)
     topic_arn       = optional(string)
     kms_key_arn     = optional(string)
+    create_kms_key  = optional(bool)
     alarm_topic_arn = optional(string)
     subscriptions = optional(map(object({
       protocol                        = string
@@ -417,6 +425,11 @@ variable "notifications" {
   validation {
     condition     = var.notifications.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", coalesce(var.notifications.kms_key_arn, "x")))
     error_message = "notifications.kms_key_arn must be a customer-managed KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID); AWS managed alias/aws/sns is refused because CloudWatch alarms cannot publish through it."
+  }
+
+  validation {
+    condition     = var.notifications.create_kms_key == null ? true : (var.notifications.create_kms_key ? var.notifications.kms_key_arn == null : (!var.notifications.create_topic || var.notifications.kms_key_arn != null))
+    error_message = "notifications.create_kms_key is ${jsonencode(var.notifications.create_kms_key)}: true creates the topics' key, so notifications.kms_key_arn must be null; false needs notifications.kms_key_arn (the created topics are encrypted with a customer-managed key that CloudWatch alarms can use)."
   }
 
   validation {
@@ -488,9 +501,13 @@ variable "monitoring" {
   description = <<-EOT
     The alarms on silent failures (docs/contracts.md section 8), all on the alarm topic:
     - recovery_point_alarm_hours: per schedule name, alarm when it produced no recovery point in this many hours (1-168; 0: no alarm). Default: the schedule's interval plus a quarter (at least an hour) plus its flexible window, for rate(...) and daily cron(...) schedules.
+    - consistency_share_alarms: per consistency label other than application-consistent, alarm when its share of the recovery points reaches this many percent (0: no alarm). Merged over { crash-consistent-timeout = 10 }: a rising share of timeouts says AWS Backup starts snapshots later than max_freeze_seconds allows in this account.
+    - consistency_share_alarm_hours: the window those shares are measured over (1-168 hours).
   EOT
   type = object({
-    recovery_point_alarm_hours = optional(map(number), {})
+    recovery_point_alarm_hours    = optional(map(number), {})
+    consistency_share_alarms      = optional(map(number), {})
+    consistency_share_alarm_hours = optional(number, 24)
   })
   default = {}
 
@@ -502,6 +519,16 @@ variable "monitoring" {
   validation {
     condition     = alltrue([for name in keys(var.monitoring.recovery_point_alarm_hours) : contains(keys(var.schedules), name)])
     error_message = "monitoring.recovery_point_alarm_hours names a schedule that is not in var.schedules: a misspelt name would leave its schedule on the default."
+  }
+
+  validation {
+    condition     = alltrue([for label, percent in var.monitoring.consistency_share_alarms : contains(["crash-consistent", "crash-consistent-watchdog", "crash-consistent-timeout", "stopped", "vss"], label) && percent >= 0 && percent <= 100])
+    error_message = "monitoring.consistency_share_alarms: ${join(", ", [for label, percent in var.monitoring.consistency_share_alarms : "${jsonencode(label)} (${percent})" if !(contains(["crash-consistent", "crash-consistent-watchdog", "crash-consistent-timeout", "stopped", "vss"], label) && percent >= 0 && percent <= 100)])}: each key must be a label whose share can alarm (crash-consistent, crash-consistent-watchdog, crash-consistent-timeout, stopped, vss; application-consistent is the good news) and each value a percent from 0 (no alarm) to 100."
+  }
+
+  validation {
+    condition     = var.monitoring.consistency_share_alarm_hours >= 1 && var.monitoring.consistency_share_alarm_hours <= 168 && floor(var.monitoring.consistency_share_alarm_hours) == var.monitoring.consistency_share_alarm_hours
+    error_message = "monitoring.consistency_share_alarm_hours must be a whole number of hours from 1 to 168 (CloudWatch evaluates 7 days at most)."
   }
 }
 

@@ -30,6 +30,7 @@ import logging
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ import emulator  # noqa: E402
 import emulator.statemachine  # noqa: E402
 from emulator.statemachine import (  # noqa: E402
     AWS_EBS,
+    DEFAULT_POLICY,
     DR_VAULT_ARN,
     OTHER_ACCOUNT_VAULT_ARN,
     TEMPLATE_VARIABLES,
@@ -48,7 +50,7 @@ from emulator.statemachine import (  # noqa: E402
 )
 
 HISTORY_LIMIT = 25_000
-MAX_FREEZE = 30
+MAX_FREEZE = DEFAULT_POLICY["max_freeze_seconds"]  # the module's default, 60
 BASELINE = "2df33b2"
 # What the baseline's template took instead of v2's time-based settings.
 BASELINE_VARIABLES = {
@@ -73,6 +75,18 @@ def succeeded_task(run: Run, state: str) -> dict[str, Any] | None:
 
 def transitions(run: Run) -> int:
     return sum(1 for e in run.events if e["type"].endswith("StateEntered"))
+
+
+def api_calls(run: Run) -> Counter[str]:
+    """Service API calls of a run's Task states, by service:Action (retries included)."""
+    calls: Counter[str] = Counter()
+    for event in run.events:
+        if event["type"] == "TaskScheduled":
+            details = event["taskScheduledEventDetails"]
+            service = details["resourceType"].removeprefix("aws-sdk:")
+            action = details["resource"].removesuffix(".sync").removesuffix(".waitForTaskToken")
+            calls[f"{service}:{action[:1].upper()}{action[1:]}"] += 1
+    return calls
 
 
 def count_states(definition: dict[str, Any]) -> int:
@@ -101,7 +115,7 @@ def measure(text: str | None, variables: dict[str, Any] | None) -> dict[str, Any
             world.sfn.describe_state_machine(stateMachineArn=world.state_machine_arn)["definition"]
         )
         world.run(world.instance())  # warm-up: parse and client caches
-        rows = []
+        rows, calls = [], {}
         for label, seconds in DURATIONS:
             instance_id = world.instance()
             emulator.backup.plan(instance_id, run_seconds=seconds)
@@ -111,13 +125,14 @@ def measure(text: str | None, variables: dict[str, Any] | None) -> dict[str, Any
             if run.status != "SUCCEEDED":
                 raise SystemExit(f"{label} backup run ended {run.status}: {run.error} {run.cause}")
             rows.append((label, len(run.events), transitions(run), wall, hops(run)))
-    return {"states": count_states(definition), "rows": rows}
+            calls[label] = api_calls(run)
+    return {"states": count_states(definition), "rows": rows, "calls": calls}
 
 
 def freeze_windows() -> list[tuple[int, str, float, float]]:
     rows = []
     with emulated_aws() as world:
-        for snapshot_after in (1, 5, 10, 15, 20, 30, 45):
+        for snapshot_after in (1, 5, 10, 15, 20, 30, 45, 60):
             instance_id = world.instance()
             emulator.backup.plan(instance_id, start_after=snapshot_after)
             run = world.run(instance_id)
@@ -196,6 +211,16 @@ def main() -> None:
         print("  160 states; 1 hour 125 transitions, 24 hours 769; 8 states between the freeze")
         print("  confirmed and StartBackupJob")
     print_measure("after (JSONata with variables, state machine v2)", after)
+    print()
+    print("API calls of one successful run (the Task states' calls, retries included; the")
+    print("notification's Publish only when it notifies), by job duration")
+    names = sorted(set().union(*after["calls"].values()))
+    print(f"{'call':>36} " + " ".join(f"{label:>9}" for label, _ in DURATIONS))
+    for name in names:
+        counts = " ".join(f"{after['calls'][label][name]:>9}" for label, _ in DURATIONS)
+        print(f"{name:>36} {counts}")
+    totals = " ".join(f"{sum(after['calls'][label].values()):>9}" for label, _ in DURATIONS)
+    print(f"{'total':>36} {totals}")
     print()
     print(
         f"Freeze window for a snapshot that starts S s after StartBackupJob (max_freeze_seconds "

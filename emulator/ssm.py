@@ -7,7 +7,12 @@ DescribeInstanceInformation. This module gives each EC2 instance an emulated age
   ``PingStatus`` (``Online`` for a running instance, ``ConnectionLost`` for a stopped
   one, or what the plan says) and ``PlatformType``.
 * ``SendCommand`` of a document with a ``Command`` parameter (``freeze``, ``thaw``,
-  ``dry-run``; docs/contracts.md section 3) runs a simulated script on the agent: it
+  ``dry-run``; docs/contracts.md section 3) first checks the parameters against the
+  document, as SSM does (``InvalidParameters``: a parameter the document does not declare,
+  a required one missing, a value outside its ``allowedPattern`` or ``allowedValues``), and
+  fills in the document's defaults. The document is the one the emulator holds under that
+  name (what Terraform created), else ``ssm/app-consistent-backup.yaml.tftpl`` rendered
+  with modules/instance-documents' defaults. Then it runs a simulated script on the agent: it
   freezes and thaws emulated filesystems, arms a watchdog that thaws at
   ``frozen_at + MaxFreezeSeconds`` (or earlier, when a plan says the watchdog
   misfires), and prints the contract's JSON as the last line of
@@ -31,10 +36,15 @@ test can assert that each freeze was ended by a thaw.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
+import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from ._patching import original, patch
 from .clock import EmulatedClock, iso_millis
@@ -42,6 +52,14 @@ from .faults import DEFAULT_ACCOUNT, EmulatedError, default_region
 
 DEFAULT_FILESYSTEMS = ({"mountpoint": "/data", "device": "/dev/nvme1n1", "fstype": "xfs"},)
 COMMANDS = ("freeze", "thaw", "dry-run")
+
+# The freeze/thaw document, for commands naming a document the emulator does not hold,
+# rendered with modules/instance-documents' defaults (default_max_freeze_seconds,
+# default_hook_timeout_seconds; tests/test_max_freeze_story.py keeps them in step).
+DOCUMENT_TEMPLATE = (
+    Path(__file__).resolve().parent.parent / "ssm" / "app-consistent-backup.yaml.tftpl"
+)
+TEMPLATE_DEFAULTS = {"max_freeze_seconds": "60", "hook_timeout_seconds": "30"}
 
 _clock: list[EmulatedClock] = []  # the installed clock, if any
 _request = threading.local()  # what moto's SendCommand response parses but drops (DocumentVersion)
@@ -293,7 +311,9 @@ class Agent:
         self, run_id: str, parameters: dict[str, list[str]], done: _dt.datetime
     ) -> FreezeInterval:
         deadline = done + _dt.timedelta(
-            seconds=float((parameters.get("MaxFreezeSeconds") or ["30"])[0])
+            seconds=float(
+                (parameters.get("MaxFreezeSeconds") or [TEMPLATE_DEFAULTS["max_freeze_seconds"]])[0]
+            )
         )
         fires_at = (
             deadline
@@ -443,6 +463,71 @@ def _instance(backend: Any, instance_id: str) -> Any | None:
         return None
 
 
+@functools.cache
+def template_parameters() -> dict[str, dict[str, Any]]:
+    """The parameters of ssm/app-consistent-backup.yaml.tftpl, defaults rendered."""
+    head = DOCUMENT_TEMPLATE.read_text().split("\nmainSteps:", 1)[0]  # no shell step
+    for name, value in TEMPLATE_DEFAULTS.items():
+        head = head.replace("${" + name + "}", value)
+    if "${" in head.replace("$${", ""):
+        raise ValueError(f"{DOCUMENT_TEMPLATE.name}: a parameter placeholder has no default here")
+    return yaml.safe_load(head)["parameters"]
+
+
+def document_parameters(backend: Any, name: str | None, version: str | None) -> dict[str, Any]:
+    """The declared parameters of the document a command names (see the module's docstring)."""
+    from moto.ssm.exceptions import InvalidDocument
+
+    try:
+        document = backend.get_document(name, version, None, None)
+    except InvalidDocument:
+        return template_parameters()
+    content = yaml.safe_load(document["Content"]) or {}  # YAML or JSON: YAML reads both
+    return content.get("parameters") or {}
+
+
+def resolve_parameters(
+    declared: dict[str, Any], given: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """What the agent receives: ``given`` checked against ``declared``, defaults filled in.
+
+    SSM API reference, SendCommand errors, InvalidParameters: "You must specify values for
+    all required parameters in the Amazon Web Services Systems Manager document (SSM
+    document). You can only supply values to parameters defined in the SSM document."
+    A value outside allowedPattern or allowedValues gets the same error (an assumption:
+    the reference names no other error for it).
+    """
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise EmulatedError(
+            "InvalidParameters",
+            f"Parameters {unknown} are not defined in the document (it defines {sorted(declared)})",
+        )
+    resolved: dict[str, list[str]] = {}
+    for name, declared_spec in declared.items():
+        spec = declared_spec or {}
+        if name in given:
+            values = [str(v) for v in given[name]]
+        elif "default" in spec:
+            values = [str(spec["default"])]
+        else:
+            raise EmulatedError("InvalidParameters", f"Parameter {name} is required")
+        for value in values:
+            pattern = spec.get("allowedPattern")
+            if pattern and not re.search(pattern, value):
+                raise EmulatedError(
+                    "InvalidParameters",
+                    f"Parameter {name} value {value!r} does not match allowedPattern {pattern}",
+                )
+            allowed = spec.get("allowedValues")
+            if allowed and value not in [str(a) for a in allowed]:
+                raise EmulatedError(
+                    "InvalidParameters", f"Parameter {name} value {value!r} is not one of {allowed}"
+                )
+        resolved[name] = values
+    return resolved
+
+
 def _record(
     backend: Any,
     command: Any,
@@ -450,16 +535,21 @@ def _record(
     *,
     kind: str,
     parameters: dict[str, list[str]],
+    resolved: dict[str, list[str]],
     sent_at: _dt.datetime,
     timeout_seconds: int,
     document_version: str | None = None,
 ) -> None:
-    """Run the command on the instance's agent (if it can be delivered) and record it."""
+    """Run the command on the instance's agent (if it can be delivered) and record it.
+
+    The record keeps the parameters SendCommand named; the agent gets them resolved
+    (the document's defaults filled in).
+    """
     target = agent(instance_id, backend.account_id, backend.region_name)
     if target.ping_status(_instance(backend, instance_id)) != "Online":
         outcome, status, stdout, code, stderr = Outcome.never_delivered(), "Pending", "", -1, ""
     else:
-        outcome, status, stdout, code, stderr = target.run(kind, parameters, sent_at)
+        outcome, status, stdout, code, stderr = target.run(kind, resolved, sent_at)
     seconds = target.command_seconds if outcome.seconds is None else outcome.seconds
     record = CommandRecord(
         command_id=command.command_id,
@@ -540,6 +630,12 @@ def install(clock: EmulatedClock) -> None:
         kind = (parameters.get("Command") or [""])[0]
         if kind not in COMMANDS:
             return send_command(self, **kwargs)
+        resolved = resolve_parameters(
+            document_parameters(
+                self, kwargs.get("document_name"), getattr(_request, "document_version", None)
+            ),
+            parameters,
+        )
         instance_ids = list(kwargs.get("instance_ids") or [])
         for instance_id in instance_ids:
             instance = _instance(self, instance_id)
@@ -564,6 +660,7 @@ def install(clock: EmulatedClock) -> None:
                 instance_id,
                 kind=kind,
                 parameters=parameters,
+                resolved=resolved,
                 sent_at=sent_at,
                 timeout_seconds=int(kwargs.get("timeout_seconds") or 3600),
                 document_version=getattr(_request, "document_version", None),

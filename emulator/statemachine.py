@@ -73,7 +73,7 @@ TEMPLATE_VARIABLES: dict[str, Any] = {
 
 DEFAULT_POLICY: dict[str, Any] = {
     "retention_days": 35,
-    "max_freeze_seconds": 30,
+    "max_freeze_seconds": 60,
     "on_freeze_failure": "crash-consistent",
     "stopped_instances": "backup",
     "copy_targets": [],

@@ -90,7 +90,9 @@ def problems(page: str | None = None, directories: list[Path] | None = None) -> 
         where = directory.relative_to(ROOT) if directory.is_relative_to(ROOT) else directory
         constraint = module.required_providers.get("aws", {}).get("version")
         aws = version_floor(constraint)
-        if aws is None or aws[:2] != floor[:2] or aws > floor:
+        # A module with no resource and no module call (a policy document) needs no provider.
+        needs_aws = bool(module.resources or module.module_calls) or constraint is not None
+        if needs_aws and (aws is None or aws[:2] != floor[:2] or aws > floor):
             found.append(
                 f"{where}: hashicorp/aws must be declared `>= {floor[0]}.{floor[1]}` "
                 f"(the floor of docs/provider-floor.md), not {constraint!r}"

@@ -215,8 +215,9 @@ def _argument_paths(body: dict[str, Any], prefix: str = "") -> set[str]:
             and value
             and all(isinstance(item, dict) and item.get("__is_block__") for item in value)
         )
-        if key == "dynamic" and blocks:
+        if key == "dynamic" and isinstance(value, list):
             # dynamic "name" { content { ... } }: the block the module really sets
+            # (python-hcl2 marks the labelled body as a block, not the list's items)
             for item in value:
                 for label, dyn in item.items():
                     if label.startswith("__"):

@@ -119,7 +119,7 @@ run "subscriptions_output" {
     notifications = {
       subscriptions = {
         on-call = { protocol = "email", endpoint = "oncall@example.com" }
-        itsm    = { protocol = "https", endpoint = "https://example.service-now.com/api/global/em/jsonv2" }
+        itsm    = { protocol = "https", endpoint = "https://hooks.example.com/backup-events" }
       }
     }
   }

@@ -35,9 +35,9 @@ run "alarms_have_a_route_and_servicenow_a_queue" {
 
   assert {
     condition = keys(output.alarm_names) == [
-      "discovery-dlq", "discovery-errors", "discovery-throttles", "nightly-no-recovery-point", "scheduler-failed",
+      "crash-consistent-timeout-share", "discovery-dlq", "discovery-errors", "discovery-throttles", "nightly-no-recovery-point", "scheduler-failed",
     ]
-    error_message = "Alarms on the discovery function's errors, throttles and dead letters, on the scheduler, and on the nightly schedule's recovery points."
+    error_message = "Alarms on the discovery function's errors, throttles and dead letters, on the scheduler, on the nightly schedule's recovery points, and on the share of crash-consistent-timeout."
   }
 
   assert {
@@ -90,6 +90,31 @@ run "rejects_the_jsonv2_url_as_instance_url" {
   command = plan
   variables { servicenow = { instance_url = "https://acme.service-now.com/api/global/em/jsonv2", secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:acb/servicenow-AbCdEf" } }
   expect_failures = [var.servicenow]
+}
+
+run "the_consistency_share_alarm_is_configured_from_monitoring" {
+  command = plan
+
+  variables {
+    monitoring = { consistency_share_alarms = { crash-consistent-timeout = 0, crash-consistent-watchdog = 5 }, consistency_share_alarm_hours = 12 }
+  }
+
+  assert {
+    condition     = keys(module.state_machine.consistency_alarm_names) == ["crash-consistent-watchdog-share"] && output.alarm_names["crash-consistent-watchdog-share"] == "app-consistent-backup-backup-instance-crash-consistent-watchdog-share"
+    error_message = "monitoring.consistency_share_alarms reaches the state machine's share alarms (0 switches the default off)."
+  }
+}
+
+run "rejects_a_share_alarm_on_application_consistent" {
+  command = plan
+  variables { monitoring = { consistency_share_alarms = { application-consistent = 90 } } }
+  expect_failures = [var.monitoring]
+}
+
+run "rejects_a_share_window_beyond_7_days" {
+  command = plan
+  variables { monitoring = { consistency_share_alarm_hours = 200 } }
+  expect_failures = [var.monitoring]
 }
 
 run "rejects_hours_for_an_unknown_schedule" {

@@ -184,6 +184,18 @@ run "rejects_vault_key_alias" {
   expect_failures = [var.vault]
 }
 
+run "rejects_vault_key_created_and_given" {
+  command = plan
+  variables { vault = { create_kms_key = true, kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555" } }
+  expect_failures = [var.vault]
+}
+
+run "rejects_vault_without_any_key" {
+  command = plan
+  variables { vault = { create_kms_key = false } }
+  expect_failures = [var.vault]
+}
+
 run "rejects_lock_on_existing_vault" {
   command = plan
   variables { vault = { create = false, name = "existing", lock = { min_retention_days = 7 } } }
@@ -246,6 +258,12 @@ run "rejects_bad_topic_arn" {
 run "rejects_aws_managed_topic_key" {
   command = plan
   variables { notifications = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/aws/sns" } }
+  expect_failures = [var.notifications]
+}
+
+run "rejects_topics_without_any_key" {
+  command = plan
+  variables { notifications = { create_kms_key = false } }
   expect_failures = [var.notifications]
 }
 

@@ -56,8 +56,11 @@ module "app_consistent_backup" {
   on_freeze_failure  = "crash-consistent"
 
   vault = {
-    name        = "acb-prod"
-    kms_key_arn = aws_kms_key.backup.arn
+    name = "acb-prod"
+    # The key above: its ARN is known only after apply, so say at plan that the module
+    # creates no key of its own.
+    create_kms_key = false
+    kms_key_arn    = aws_kms_key.backup.arn
     lock = {
       min_retention_days = 7
       max_retention_days = 400

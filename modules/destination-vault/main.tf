@@ -15,7 +15,8 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
-  create_key = var.kms_key_arn == null
+  # Known at plan when the caller says create_kms_key (kms_key_arn may be unknown).
+  create_key = var.create_kms_key != null ? var.create_kms_key : var.kms_key_arn == null
 
   source_roots = [for id in sort(distinct(var.source_account_ids)) : "arn:${local.partition}:iam::${id}:root"]
   # Which service calls KMS for a cross-account copy is not documented: the source

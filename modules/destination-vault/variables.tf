@@ -47,6 +47,22 @@ variable "kms_key_arn" {
   }
 }
 
+variable "create_kms_key" {
+  description = "Create the vault's KMS key, with a policy for the source accounts. Null (default): create one when kms_key_arn is null. Set false when kms_key_arn is the ARN of a key created in the same configuration: that ARN is unknown until apply, and Terraform must know at plan whether this module creates a key."
+  type        = bool
+  default     = null
+
+  validation {
+    condition     = var.create_kms_key != true || var.kms_key_arn == null
+    error_message = "create_kms_key = true creates the vault's key, so kms_key_arn must be null: set one or the other."
+  }
+
+  validation {
+    condition     = var.create_kms_key != false || var.kms_key_arn != null
+    error_message = "create_kms_key = false needs kms_key_arn: copies of EC2 recovery points into another account need a customer-managed vault key."
+  }
+}
+
 variable "vault_lock" {
   description = "Optional AWS Backup Vault Lock on the destination vault: min/max retention days, and changeable_for_days (>= 3) after which the lock becomes compliance mode and can never be removed. Recommended for a vault meant to survive the loss of the source account."
   type = object({

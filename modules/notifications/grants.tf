@@ -11,15 +11,14 @@ locals {
 
   granted = { for k, s in local.subscriptions : k => s if s.grant_access && contains(["sqs", "lambda"], s.protocol) }
 
-  # One policy per queue, naming every topic that delivers to it.
-  queues = { for arn in distinct([for s in values(local.granted) : s.endpoint if s.protocol == "sqs"]) : arn => {
-    name = split(":", arn)[5]
-    url  = "https://sqs.${split(":", arn)[3]}.${data.aws_partition.current.dns_suffix}/${split(":", arn)[4]}/${split(":", arn)[5]}"
-    topics = sort(distinct(flatten([for s in values(local.granted) : concat(
-      [aws_sns_topic.this[0].arn],
-      s.alarms ? [aws_sns_topic.alarms[0].arn] : [],
-    ) if s.endpoint == arn])))
-  } }
+  # One policy per queue (a queue has one subscription per topic: the variable refuses
+  # two subscriptions of one endpoint), keyed by the subscription's name, so that a
+  # queue created in the same configuration (its ARN unknown until apply) plans.
+  queues = { for k, s in local.granted : k => {
+    arn    = s.endpoint
+    url    = "https://sqs.${split(":", s.endpoint)[3]}.${data.aws_partition.current.dns_suffix}/${split(":", s.endpoint)[4]}/${split(":", s.endpoint)[5]}"
+    topics = concat([aws_sns_topic.this[0].arn], s.alarms ? [aws_sns_topic.alarms[0].arn] : [])
+  } if s.protocol == "sqs" }
 
   functions = { for k, s in local.granted : k => {
     arn       = join(":", slice(split(":", s.endpoint), 0, 7))
@@ -41,7 +40,7 @@ resource "aws_sqs_queue_policy" "subscribed" {
         Effect    = "Allow"
         Principal = { Service = "sns.amazonaws.com" }
         Action    = "sqs:SendMessage"
-        Resource  = each.key
+        Resource  = each.value.arn
         Condition = { ArnEquals = { "aws:SourceArn" = each.value.topics } }
       },
       {
@@ -49,7 +48,7 @@ resource "aws_sqs_queue_policy" "subscribed" {
         Effect    = "Deny"
         Principal = "*"
         Action    = "sqs:*"
-        Resource  = each.key
+        Resource  = each.value.arn
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       },
     ]
@@ -57,8 +56,8 @@ resource "aws_sqs_queue_policy" "subscribed" {
 
   lifecycle {
     precondition {
-      condition     = split(":", each.key)[4] == local.account_id && split(":", each.key)[3] == local.region
-      error_message = "The queue ${each.key} is not in this account and region, so the module cannot write its policy: set grant_access = false on its subscription and let the queue's owner allow sns.amazonaws.com to send from the topics (aws:SourceArn)."
+      condition     = split(":", each.value.arn)[4] == local.account_id && split(":", each.value.arn)[3] == local.region
+      error_message = "The queue ${each.value.arn} of subscription ${each.key} is not in this account and region, so the module cannot write its policy: set grant_access = false on its subscription and let the queue's owner allow sns.amazonaws.com to send from the topics (aws:SourceArn)."
     }
   }
 }

@@ -5,7 +5,9 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  create_kms_key  = var.create_topic && var.kms_key_arn == null
+  # Known at plan even when kms_key_arn comes from a key of the same configuration, as
+  # long as the caller says create_kms_key = false (a count cannot wait for apply).
+  create_kms_key  = var.create_topic && (var.create_kms_key != null ? var.create_kms_key : var.kms_key_arn == null)
   kms_key_arn     = local.create_kms_key ? aws_kms_key.topic[0].arn : var.kms_key_arn
   topic_arn       = var.create_topic ? aws_sns_topic.this[0].arn : var.topic_arn
   alarm_topic_arn = var.create_topic ? aws_sns_topic.alarms[0].arn : coalesce(var.alarm_topic_arn, var.topic_arn)

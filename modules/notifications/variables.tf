@@ -52,6 +52,22 @@ variable "kms_key_arn" {
   }
 }
 
+variable "create_kms_key" {
+  description = "Create the KMS key of the created topics. Null (default): create one when kms_key_arn is null. Set false when kms_key_arn is the ARN of a key created in the same configuration: that ARN is unknown until apply, and Terraform must know at plan whether this module creates a key."
+  type        = bool
+  default     = null
+
+  validation {
+    condition     = var.create_kms_key != true || var.kms_key_arn == null
+    error_message = "create_kms_key = true creates the topics' key, so kms_key_arn must be null: set one or the other."
+  }
+
+  validation {
+    condition     = var.create_kms_key != false || !var.create_topic || var.kms_key_arn != null
+    error_message = "create_kms_key = false needs kms_key_arn: the created topics are encrypted with a customer-managed key that lets CloudWatch alarms publish (the AWS managed alias/aws/sns key cannot)."
+  }
+}
+
 variable "alarm_topic_arn" {
   description = "With a brought topic (create_topic = false): the topic the module's CloudWatch alarms publish to. Null: the brought topic itself (alarm messages carry no message attributes, so subscriptions filtering on them miss alarms). With a created topic the module creates the alarm topic and this must be null."
   type        = string
@@ -156,6 +172,11 @@ variable "subscriptions" {
   validation {
     condition     = alltrue([for s in values(var.subscriptions) : s.confirmation_timeout_in_minutes >= 1 && s.confirmation_timeout_in_minutes <= 60])
     error_message = "confirmation_timeout_in_minutes must be 1-60: how long an apply with endpoint_auto_confirms waits for the endpoint to confirm."
+  }
+
+  validation {
+    condition     = length(distinct([for s in values(var.subscriptions) : s.endpoint])) == length(var.subscriptions)
+    error_message = "Subscription ${join(", ", [for k, s in var.subscriptions : k if length([for o in values(var.subscriptions) : o if o.endpoint == s.endpoint]) > 1])}: two subscriptions name the same endpoint. SNS keeps one subscription per topic and endpoint (a second one with other attributes is refused): merge them into one."
   }
 
   validation {

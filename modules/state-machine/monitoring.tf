@@ -105,6 +105,23 @@ resource "aws_cloudwatch_dashboard" "this" {
           ]
         }
       },
+      {
+        # One line per consistency label (consistency_alarms.tf watches their shares).
+        type   = "metric"
+        x      = 0
+        y      = 12
+        width  = 24
+        height = 6
+        properties = {
+          title   = "Recovery points by consistency label"
+          region  = local.region
+          stat    = "Sum"
+          period  = 86400
+          view    = "timeSeries"
+          stacked = true
+          metrics = [for label in local.consistency_labels : [local.metric_namespace, "RecoveryPoints", "StateMachine", local.state_machine_name, "Consistency", label]]
+        }
+      },
     ]
   })
 }

@@ -335,3 +335,32 @@ variable "alarm_period_seconds" {
     error_message = "alarm_period_seconds must be 60, 300, 900, 3600, 21600 or 86400."
   }
 }
+
+variable "consistency_share_alarms" {
+  description = "Per consistency label (docs/contracts.md section 4) other than application-consistent: alarm when that label's share of the recovery points made in consistency_share_alarm_hours reaches this many percent (0: no alarm). Merged over the default { crash-consistent-timeout = 10 }: a rising share of timeouts says AWS Backup starts the snapshots later than max_freeze_seconds allows in this account."
+  type        = map(number)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for label in keys(var.consistency_share_alarms) : contains(["crash-consistent", "crash-consistent-watchdog", "crash-consistent-timeout", "stopped", "vss"], label)])
+    error_message = "consistency_share_alarms: ${join(", ", [for label in keys(var.consistency_share_alarms) : jsonencode(label) if !contains(["crash-consistent", "crash-consistent-watchdog", "crash-consistent-timeout", "stopped", "vss"], label)])} is not a label whose share can alarm: crash-consistent, crash-consistent-watchdog, crash-consistent-timeout, stopped or vss (application-consistent is the good news)."
+  }
+
+  validation {
+    condition     = alltrue([for percent in values(var.consistency_share_alarms) : percent >= 0 && percent <= 100])
+    error_message = "consistency_share_alarms: ${join(", ", [for label, percent in var.consistency_share_alarms : "${label} (${percent})" if !(percent >= 0 && percent <= 100)])} must be a percent from 0 (no alarm) to 100."
+  }
+}
+
+variable "consistency_share_alarm_hours" {
+  description = "Window of the consistency share alarms: the share is that of the recovery points made in this many hours (1-168; CloudWatch evaluates 7 days at most)."
+  type        = number
+  default     = 24
+  nullable    = false
+
+  validation {
+    condition     = var.consistency_share_alarm_hours >= 1 && var.consistency_share_alarm_hours <= 168 && floor(var.consistency_share_alarm_hours) == var.consistency_share_alarm_hours
+    error_message = "consistency_share_alarm_hours must be a whole number of hours from 1 to 168."
+  }
+}

@@ -3,8 +3,10 @@ data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  vault_name     = coalesce(var.vault_name, var.name_prefix)
-  create_kms_key = var.create_vault && var.kms_key_arn == null
+  vault_name = coalesce(var.vault_name, var.name_prefix)
+  # Known at plan even when kms_key_arn comes from a key of the same configuration, as
+  # long as the caller says create_kms_key = false (a count cannot wait for apply).
+  create_kms_key = var.create_vault && (var.create_kms_key != null ? var.create_kms_key : var.kms_key_arn == null)
 }
 
 resource "aws_kms_key" "vault" {

@@ -47,6 +47,22 @@ variable "kms_key_arn" {
   }
 }
 
+variable "create_kms_key" {
+  description = "Create the created vault's KMS key (with rotation). Null (default): create one when kms_key_arn is null. Set false when kms_key_arn is the ARN of a key created in the same configuration: that ARN is unknown until apply, and Terraform must know at plan whether this module creates a key."
+  type        = bool
+  default     = null
+
+  validation {
+    condition     = var.create_kms_key != true || var.kms_key_arn == null
+    error_message = "create_kms_key = true creates the vault's key, so kms_key_arn must be null: set one or the other."
+  }
+
+  validation {
+    condition     = var.create_kms_key != false || !var.create_vault || var.kms_key_arn != null
+    error_message = "create_kms_key = false needs kms_key_arn: the module encrypts the vault it creates with a customer-managed key (AWS Backup's own aws/backup key cannot be shared for cross-account copies)."
+  }
+}
+
 variable "vault_lock" {
   description = "Optional AWS Backup Vault Lock. min/max bound the retention every recovery point must have; changeable_for_days null keeps governance mode (removable), a number starts the grace period after which the lock becomes compliance mode and can never be removed."
   type = object({

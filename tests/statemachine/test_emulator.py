@@ -291,8 +291,8 @@ def test_freeze_and_thaw_follow_the_contract(world: World) -> None:
 
 def test_watchdog_thaws_at_its_deadline(world: World) -> None:
     instance_id = world.instance()
-    send(world, instance_id, "freeze", max_freeze=10)
-    emulator.clock.advance(15)
+    send(world, instance_id, "freeze", max_freeze=15)
+    emulator.clock.advance(20)
     assert not emulator.ssm.agent(instance_id).frozen()
     thaw = send(world, instance_id, "thaw")
     emulator.clock.advance(1)
@@ -302,6 +302,70 @@ def test_watchdog_thaws_at_its_deadline(world: World) -> None:
     assert interval.ended_by == "watchdog"
     reported = emulator.parse_iso(thawed["watchdog"]["thawed_at"])
     assert abs(reported - interval.end) < dt.timedelta(milliseconds=1)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "why"),
+    [
+        ({"PreFreezeHookDir": ["/tmp/hooks"]}, "not defined"),  # the document no longer has it
+        ({"PostThawHookDir": ["/usr/sbin"]}, "not defined"),
+        ({"MaxFreezeSeconds": ["14"]}, "allowedPattern"),
+        ({"MaxFreezeSeconds": ["901"]}, "allowedPattern"),
+        ({"MaxFreezeSeconds": ["60s"]}, "allowedPattern"),
+        ({"RunId": []}, "required"),
+    ],
+)
+def test_send_command_refuses_what_the_document_does_not_accept(
+    world: World, parameters: dict, why: str
+) -> None:
+    instance_id = world.instance()
+    given = {"Command": ["freeze"], "RunId": ["run-1"], **parameters}
+    if given["RunId"] == []:
+        del given["RunId"]
+    with pytest.raises(ClientError, match="InvalidParameters") as refused:
+        boto3_ssm().send_command(
+            DocumentName="acb-freeze-thaw", InstanceIds=[instance_id], Parameters=given
+        )
+    assert why in str(refused.value)
+    assert emulator.ssm.commands(instance_id) == []
+    assert not emulator.ssm.agent(instance_id).frozen()
+
+
+def test_the_documents_default_bounds_a_freeze_that_names_none(world: World) -> None:
+    instance_id = world.instance()
+    boto3_ssm().send_command(
+        DocumentName="acb-freeze-thaw",
+        InstanceIds=[instance_id],
+        Parameters={"Command": ["freeze"], "RunId": ["run-1"]},
+    )
+    emulator.clock.advance(2)
+    (interval,) = emulator.ssm.agent(instance_id).intervals
+    assert (interval.deadline - interval.start).total_seconds() == 60  # the template's default
+    (record,) = emulator.ssm.commands(instance_id)
+    assert "MaxFreezeSeconds" not in record.parameters  # recorded as SendCommand named them
+
+
+def test_a_registered_document_is_the_one_checked(world: World) -> None:
+    instance_id = world.instance()
+    parameters = emulator.ssm.template_parameters()
+    content = {
+        "schemaVersion": "2.2",
+        "description": "test",
+        "parameters": {**parameters, "MaxFreezeSeconds": {"type": "String", "default": "120"}},
+        "mainSteps": [
+            {"action": "aws:runShellScript", "name": "x", "inputs": {"runCommand": ["true"]}}
+        ],
+    }
+    ssm = boto3_ssm()
+    ssm.create_document(Name="acb-registered", Content=json.dumps(content), DocumentType="Command")
+    ssm.send_command(
+        DocumentName="acb-registered",
+        InstanceIds=[instance_id],
+        Parameters={"Command": ["freeze"], "RunId": ["run-1"]},
+    )
+    emulator.clock.advance(2)
+    (interval,) = emulator.ssm.agent(instance_id).intervals
+    assert (interval.deadline - interval.start).total_seconds() == 120
 
 
 def test_planned_command_outcomes(world: World) -> None:
@@ -459,7 +523,7 @@ def test_interpreter_behaves_like_step_functions(world: World) -> None:
                 "Parameters": {
                     "DocumentName": "d",
                     "InstanceIds": ["i-00000000000000000"],
-                    "Parameters": {"Command": ["thaw"]},
+                    "Parameters": {"Command": ["thaw"], "RunId": ["probe"]},
                 },
                 "Catch": [
                     {

@@ -256,7 +256,7 @@ FAULTS = [
     ),
     Fault(
         "snapshot-starts-after-freeze-window",
-        backup_plan(start_after=45),
+        backup_plan(start_after=75),  # the world's max_freeze_seconds is 60
         "SUCCEEDED",
         "crash-consistent-timeout",
         "snapshot-wait",
@@ -265,7 +265,7 @@ FAULTS = [
     ),
     Fault(
         "snapshot-late-policy-fail",
-        backup_plan(start_after=45),
+        backup_plan(start_after=75),
         "FAILED",
         "crash-consistent-timeout",
         "snapshot-wait",
@@ -381,7 +381,7 @@ FAULTS = [
     ),
     Fault(
         "watchdog-thawed-after-snapshot",
-        ssm_plan(thaw=[Outcome(seconds=40)]),
+        ssm_plan(thaw=[Outcome(seconds=70)]),
         "SUCCEEDED",
         "application-consistent",
         ended_by="watchdog",

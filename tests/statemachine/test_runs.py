@@ -9,9 +9,17 @@ import pytest
 from botocore.exceptions import ClientError
 
 import emulator
-from emulator.statemachine import ACCOUNT, DR_VAULT_ARN, GUARD_TABLE, REGION, VAULT, World
+from emulator.statemachine import (
+    ACCOUNT,
+    DEFAULT_POLICY,
+    DR_VAULT_ARN,
+    GUARD_TABLE,
+    REGION,
+    VAULT,
+    World,
+)
 
-MAX_FREEZE = 30
+MAX_FREEZE = DEFAULT_POLICY["max_freeze_seconds"]
 THAW_MARGIN = 8
 
 
@@ -105,7 +113,7 @@ def boto3_client(service: str):
 
 
 # The thaw deadline counts from the freeze command (time, not polls): with max_freeze_seconds
-# 30 and the 8 s margin, snapshots starting up to about 18 s after StartBackupJob make it on
+# 60 and the 8 s margin, snapshots starting up to about 48 s after StartBackupJob make it on
 # an idle host. The emulated clock also moves with real time, so keep a few seconds of slack.
 @pytest.mark.parametrize("snapshot_after", [1, 5, 10, 12])
 def test_thaw_follows_the_snapshot_start(world: World, snapshot_after: int) -> None:
@@ -292,7 +300,7 @@ def test_an_input_without_the_contract_fields_is_rejected(world: World) -> None:
     ("field", "value"),
     [
         ("max_freeze_seconds", "30"),  # a number as a string: MathAdd would fail while frozen
-        ("max_freeze_seconds", 0),  # outside the document's 1..3600
+        ("max_freeze_seconds", 0),  # outside the module's and the document's 15..900
         ("retention_days", "35"),
         ("notify_on_success", "false"),
     ],

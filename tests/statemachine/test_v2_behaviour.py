@@ -21,9 +21,9 @@ def test_slow_pre_freeze_hooks_are_waited_for_and_still_give_a_consistent_backup
     world: World,
 ) -> None:
     instance_id = world.instance()
-    # The freeze command spends 40 s in its pre-freeze hooks, longer than max_freeze_seconds:
+    # The freeze command spends 70 s in its pre-freeze hooks, longer than max_freeze_seconds:
     # the watchdog is armed only when the freeze begins, and the instance reports it.
-    emulator.ssm.plan(instance_id, freeze=Outcome(seconds=40))
+    emulator.ssm.plan(instance_id, freeze=Outcome(seconds=70))
     run = world.run(instance_id)
     assert run.status == "SUCCEEDED", (run.error, run.cause)
     assert run.output["consistency"] == "application-consistent"

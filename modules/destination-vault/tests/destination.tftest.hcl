@@ -146,3 +146,25 @@ run "rejects_short_grace_period" {
   variables { vault_lock = { min_retention_days = 7, changeable_for_days = 1 } }
   expect_failures = [var.vault_lock]
 }
+
+run "create_kms_key_false_uses_the_given_key" {
+  command = plan
+
+  variables {
+    create_kms_key = false
+    kms_key_arn    = "arn:aws:kms:eu-central-1:999988887777:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = length(aws_kms_key.this) == 0 && aws_backup_vault.this.kms_key_arn == var.kms_key_arn
+    error_message = "create_kms_key = false creates no key and encrypts the vault with kms_key_arn."
+  }
+}
+
+run "rejects_create_kms_key_false_without_a_key" {
+  command = plan
+  variables {
+    create_kms_key = false
+  }
+  expect_failures = [var.create_kms_key]
+}

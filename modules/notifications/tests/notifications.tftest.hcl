@@ -216,28 +216,36 @@ run "sqs_and_lambda_subscribers_get_what_sns_needs_to_deliver" {
 
   variables {
     subscriptions = {
-      queue   = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:111122223333:itsm", raw_message_delivery = true }
-      queue2  = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:111122223333:itsm", alarms = false, filter_policy = "{\"severity\": [\"1\"]}" }
-      handler = { protocol = "lambda", endpoint = "arn:aws:lambda:eu-west-1:111122223333:function:triage:live" }
+      queue    = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:111122223333:itsm", raw_message_delivery = true }
+      filtered = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:111122223333:triage", alarms = false, filter_policy = "{\"severity\": [\"1\"]}" }
+      handler  = { protocol = "lambda", endpoint = "arn:aws:lambda:eu-west-1:111122223333:function:triage:live" }
     }
   }
 
   assert {
-    condition     = keys(aws_sqs_queue_policy.subscribed) == ["arn:aws:sqs:eu-west-1:111122223333:itsm"]
-    error_message = "One policy per queue, however many subscriptions share it."
+    condition     = keys(aws_sqs_queue_policy.subscribed) == ["filtered", "queue"]
+    error_message = "One policy per queue, keyed by its subscription (known at plan even when the queue is not)."
   }
 
   assert {
-    condition     = aws_sqs_queue_policy.subscribed["arn:aws:sqs:eu-west-1:111122223333:itsm"].queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/itsm"
+    condition     = aws_sqs_queue_policy.subscribed["queue"].queue_url == "https://sqs.eu-west-1.amazonaws.com/111122223333/itsm"
     error_message = "The policy is written to the queue's URL."
   }
 
   assert {
-    condition = anytrue([for s in jsondecode(aws_sqs_queue_policy.subscribed["arn:aws:sqs:eu-west-1:111122223333:itsm"].policy).Statement : try(
+    condition = anytrue([for s in jsondecode(aws_sqs_queue_policy.subscribed["queue"].policy).Statement : try(
       s.Principal.Service == "sns.amazonaws.com" && s.Action == "sqs:SendMessage" &&
-      s.Condition.ArnEquals["aws:SourceArn"] == ["arn:aws:sns:eu-west-1:111122223333:acb-alarms", "arn:aws:sns:eu-west-1:111122223333:acb-notifications"]
+      s.Resource == "arn:aws:sqs:eu-west-1:111122223333:itsm" &&
+      s.Condition.ArnEquals["aws:SourceArn"] == ["arn:aws:sns:eu-west-1:111122223333:acb-notifications", "arn:aws:sns:eu-west-1:111122223333:acb-alarms"]
     , false)])
     error_message = "SNS may send to the queue from both topics, and from nothing else."
+  }
+
+  assert {
+    condition = anytrue([for s in jsondecode(aws_sqs_queue_policy.subscribed["filtered"].policy).Statement : try(
+      s.Action == "sqs:SendMessage" && s.Condition.ArnEquals["aws:SourceArn"] == ["arn:aws:sns:eu-west-1:111122223333:acb-notifications"]
+    , false)])
+    error_message = "A queue that opted out of the alarms hears the notifications topic only."
   }
 
   assert {
@@ -250,6 +258,19 @@ run "sqs_and_lambda_subscribers_get_what_sns_needs_to_deliver" {
     )
     error_message = "The function (its alias) lets SNS invoke it from each topic."
   }
+}
+
+run "refuses_two_subscriptions_of_one_endpoint" {
+  command = plan
+
+  variables {
+    subscriptions = {
+      queue  = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:111122223333:itsm" }
+      queue2 = { protocol = "sqs", endpoint = "arn:aws:sqs:eu-west-1:111122223333:itsm", alarms = false }
+    }
+  }
+
+  expect_failures = [var.subscriptions]
 }
 
 run "callers_may_grant_access_themselves" {
@@ -354,4 +375,33 @@ run "rejects_an_alarm_topic_beside_a_created_topic" {
   command = plan
   variables { alarm_topic_arn = "arn:aws:sns:eu-west-1:111122223333:elsewhere" }
   expect_failures = [var.alarm_topic_arn]
+}
+
+run "create_kms_key_false_encrypts_with_the_given_key" {
+  command = plan
+
+  variables {
+    create_kms_key = false
+    kms_key_arn    = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = length(aws_kms_key.topic) == 0 && aws_sns_topic.this[0].kms_master_key_id == var.kms_key_arn && aws_sns_topic.alarms[0].kms_master_key_id == var.kms_key_arn
+    error_message = "create_kms_key = false creates no key and encrypts both topics with kms_key_arn."
+  }
+}
+
+run "rejects_create_kms_key_with_a_key" {
+  command = plan
+  variables {
+    create_kms_key = true
+    kms_key_arn    = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+  }
+  expect_failures = [var.create_kms_key]
+}
+
+run "rejects_create_kms_key_false_without_a_key" {
+  command = plan
+  variables { create_kms_key = false }
+  expect_failures = [var.create_kms_key]
 }

@@ -115,8 +115,8 @@ run "alarms_notify_the_topic_and_a_dashboard_exists" {
     error_message = "Each alarm must fire on one execution and notify the topic."
   }
   assert {
-    condition     = aws_cloudwatch_dashboard.this.dashboard_name == "acb-backup-instance" && length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 3
-    error_message = "The dashboard must show runs, failures and the freeze window."
+    condition     = aws_cloudwatch_dashboard.this.dashboard_name == "acb-backup-instance" && length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 4
+    error_message = "The dashboard must show runs, failures, the freeze window and the recovery points by consistency label."
   }
 }
 

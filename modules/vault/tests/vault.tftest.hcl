@@ -311,3 +311,49 @@ run "rejects_bad_report_format" {
   variables { report_plan = { s3_bucket_name = "acme-backup-reports", formats = ["XML"] } }
   expect_failures = [var.report_plan]
 }
+
+# A key of the caller's configuration has an ARN unknown until apply: create_kms_key
+# = false tells the module at plan that it creates none.
+run "create_kms_key_false_uses_the_given_key" {
+  command = plan
+
+  variables {
+    create_kms_key = false
+    kms_key_arn    = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = length(aws_kms_key.vault) == 0 && length(aws_kms_alias.vault) == 0 && aws_backup_vault.this[0].kms_key_arn == var.kms_key_arn
+    error_message = "create_kms_key = false creates no key and encrypts the vault with kms_key_arn."
+  }
+}
+
+run "create_kms_key_true_creates_one" {
+  command = plan
+
+  variables {
+    create_kms_key = true
+  }
+
+  assert {
+    condition     = length(aws_kms_key.vault) == 1 && length(aws_kms_alias.vault) == 1
+    error_message = "create_kms_key = true creates the vault's key."
+  }
+}
+
+run "rejects_create_kms_key_with_a_key" {
+  command = plan
+  variables {
+    create_kms_key = true
+    kms_key_arn    = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+  }
+  expect_failures = [var.create_kms_key]
+}
+
+run "rejects_no_key_at_all" {
+  command = plan
+  variables {
+    create_kms_key = false
+  }
+  expect_failures = [var.create_kms_key]
+}
