@@ -5,7 +5,12 @@ success response without additional information. A separate process reads events
 the queue and sends them to your function" (Lambda Developer Guide, "Invoking a Lambda
 function asynchronously"); the Invoke API answers `202` for `InvocationType` `Event`
 (Lambda API reference, Invoke, "StatusCode"). moto 5.2 runs every invocation at once,
-in Docker, which is not available here. ``install()`` (part of ``emulator.install()``)
+in Docker, which is not available here; and its Step Functions Lambda integration drops
+`InvocationType`, which AWS lists among the parameters of `arn:aws:states:::lambda:invoke`
+(ClientContext, FunctionName, InvocationType, Qualifier, Payload: Step Functions
+Developer Guide, "Invoke an AWS Lambda function with Step Functions"), so every invoke
+from a state machine became synchronous. ``install()`` (part of ``emulator.install()``)
+passes it through, and
 makes an `Event` invocation of an existing function do what AWS does up to the queue:
 the function must exist (else `ResourceNotFoundException`, as before), the payload
 must be JSON of at most 256 KB (AWS long documented 256 KB for an asynchronous payload
@@ -132,3 +137,11 @@ def install() -> None:
         return b""
 
     patch(LambdaBackend, "invoke", _invoke)
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_lambda as integration,
+    )
+
+    bindings = {key: set(value) for key, value in integration._SUPPORTED_API_PARAM_BINDINGS.items()}
+    bindings["invoke"].add("InvocationType")
+    patch(integration, "_SUPPORTED_API_PARAM_BINDINGS", bindings)
