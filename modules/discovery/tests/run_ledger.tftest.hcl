@@ -78,7 +78,7 @@ run "ledger_reaches_the_function_and_only_its_items" {
     error_message = "The ledger must be granted on its table only."
   }
   assert {
-    condition     = sort(one([for s in jsondecode(aws_iam_role_policy.function.policy).Statement : s if s.Sid == "RunLedger"]).Action) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    condition     = jsonencode(sort(one([for s in jsondecode(aws_iam_role_policy.function.policy).Statement : s if s.Sid == "RunLedger"]).Action)) == jsonencode(["dynamodb:GetItem", "dynamodb:UpdateItem"])
     error_message = "Discovery reads and updates ledger items; it never scans, deletes or puts whole items."
   }
   assert {
