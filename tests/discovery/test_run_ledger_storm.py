@@ -40,7 +40,8 @@ def _states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _expression(text: str) -> str:
-    assert text.startswith("{%") and text.endswith("%}"), text
+    assert text.startswith("{%"), text
+    assert text.endswith("%}"), text
     return text[2:-2].strip()
 
 
@@ -103,8 +104,9 @@ def _execution(ddb: Any, definition: Definition, instance_id: str) -> bool:
             result = ddb.update_item(**request)
             break
         except ClientError as error:  # the definition's Catch: write again without the list
-            assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
-            assert not variables["ledgerFull"]
+            code = error.response["Error"]["Code"]
+            if code != "ConditionalCheckFailedException" or variables["ledgerFull"]:
+                raise
             variables["ledgerFull"] = True
     variables["states"] = {"result": {"Attributes": result["Attributes"]}}
     variables["storm"] = jsonata_bridge.evaluate(definition.storm, variables)
@@ -158,7 +160,9 @@ def account() -> Iterator[tuple[Any, Any, str]]:
 def _config(topic: str, storm_threshold: int) -> config.Config:
     return config.from_environment(
         {
-            "STATE_MACHINE_ARN": "arn:aws:states:eu-west-1:123456789012:stateMachine:acb-backup-instance",
+            "STATE_MACHINE_ARN": (
+                "arn:aws:states:eu-west-1:123456789012:stateMachine:acb-backup-instance"
+            ),
             "NOTIFICATION_TOPIC_ARN": topic,
             "NAME_PREFIX": "acb",
             "RUN_LEDGER_TABLE": TABLE,
@@ -190,7 +194,8 @@ def test_a_thousand_same_failures_give_the_threshold_a_storm_and_one_summary(
     summary = runsummary.summarize(
         cfg, ledger, sns, "nightly", SCHEDULED, published_by=runsummary.RUN_COMPLETE
     )
-    assert summary["published"] and summary["storms"] == [REASON_CODE]
+    assert summary["published"]
+    assert summary["storms"] == [REASON_CODE]
     again = runsummary.summarize(
         cfg, ledger, sns, "nightly", SCHEDULED, published_by=runsummary.RUN_COMPLETE
     )

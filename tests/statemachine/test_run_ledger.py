@@ -31,7 +31,9 @@ def test_a_mass_failure_is_one_own_event_one_storm_and_one_summary(world: World)
 
         # One own message (the threshold), one storm, one summary: 3, not one per instance.
         assert len(events) == 3, _types(events)
-        assert _types(events) == Counter({"BackupFailed": 1, "BackupStorm": 1, "BackupRunSummary": 1})
+        assert _types(events) == Counter(
+            {"BackupFailed": 1, "BackupStorm": 1, "BackupRunSummary": 1}
+        )
         storm = next(e for e in events if e["type"] == "BackupStorm")
         code = sr.info(storm)["reason_code"]
         # The error's name is what Step Functions makes of the service's answer.
@@ -60,7 +62,8 @@ def test_a_mass_failure_is_one_own_event_one_storm_and_one_summary(world: World)
         sr.summarize_requested()
         assert len(sr.events()) == 3
     item = world.ledger_item("run/nightly/20261123T010000Z")
-    assert item is not None and item["summary"]["S"] == "complete"
+    assert item is not None
+    assert item["summary"]["S"] == "complete"
     assert item[f"group_count:{code}"]["N"] == str(len(instances))
 
 
@@ -76,8 +79,10 @@ def test_a_run_whose_executions_never_report_is_summarised_incomplete_by_the_nex
         "UpdateItem",
         "AccessDeniedException",
         times=1000,
-        when=lambda param: param("TableName") == RUN_LEDGER
-        and str(param("UpdateExpression", "")).startswith("ADD finished"),
+        when=lambda param: (
+            param("TableName") == RUN_LEDGER
+            and str(param("UpdateExpression", "")).startswith("ADD finished")
+        ),
     )
     with sr.discovery_for(world):
         sr.discover(FIRST)
