@@ -100,6 +100,13 @@ module "instance_documents" {
   auto_selection_exclusions  = var.auto_selection_exclusions
 }
 
+locals {
+  # The discovery function publishes run summaries; the state machine asks it to by name
+  # (modules/discovery names it so; its ARN would make the two modules depend on each
+  # other: discovery starts the state machine's executions).
+  discovery_function_name = "${var.name_prefix}-discovery"
+}
+
 module "state_machine" {
   source = "./modules/state-machine"
 
@@ -116,6 +123,8 @@ module "state_machine" {
   notification_kms_key_arn    = module.notifications.kms_key_arn
   copy_destination_vault_arns = [for c in var.copy_destinations : c.destination_vault_arn]
   notify_on_success           = var.notifications.notify_on_success
+  storm_threshold             = var.notifications.storm_threshold
+  run_summary_function_name   = var.discovery.dry_run ? null : local.discovery_function_name
   log_retention_days          = var.log_retention_days
   log_kms_key_arn             = var.log_kms_key_arn
   permissions_boundary_arn    = var.permissions_boundary_arn
@@ -154,6 +163,13 @@ module "discovery" {
   log_retention_days         = var.log_retention_days
   log_kms_key_arn            = var.log_kms_key_arn
   permissions_boundary_arn   = var.permissions_boundary_arn
+
+  run_ledger = {
+    table_arn       = module.state_machine.run_ledger_table_arn
+    kms_key_arn     = module.state_machine.run_ledger_kms_key_arn
+    ttl_seconds     = module.state_machine.run_ledger_ttl_seconds
+    storm_threshold = var.notifications.storm_threshold
+  }
 }
 
 module "restore_testing" {

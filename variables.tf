@@ -384,6 +384,7 @@ variable "notifications" {
     - kms_key_arn with create_topic: a customer-managed key for the created topics (null creates one); create_kms_key: null (default) creates one when kms_key_arn is null, false with a kms_key_arn of a key created in the same configuration (unknown until apply).
     - subscriptions: by name; protocol email, email-json, https (webhooks), sqs or lambda; optional filter_policy on the message attributes severity, stage, outcome, instance_id; alarms (default true) also subscribes the endpoint to the alarm topic, unfiltered; grant_access (default true) writes the sqs queue's policy or the lambda permission SNS needs; content_type, delivery_policy, confirmation_timeout_in_minutes, endpoint_auto_confirms for https. ServiceNow is not a subscription: see servicenow.
     - notify_on_success: publish every success too (severity 5), not only the clear after a failure.
+    - storm_threshold: instances of one run reported one by one for the same reason before the rest are collapsed into one BackupStorm event (1..25, default 1: 1,000 instances failing alike give 3 events, with the run summary). Every run ends with one BackupRunSummary event (docs/contracts.md section 5b).
   EOT
   type = object({
     create_topic    = optional(bool, true)
@@ -404,8 +405,14 @@ variable "notifications" {
       endpoint_auto_confirms          = optional(bool, false)
     })), {})
     notify_on_success = optional(bool, false)
+    storm_threshold   = optional(number, 1)
   })
   default = {}
+
+  validation {
+    condition     = var.notifications.storm_threshold != null && try(var.notifications.storm_threshold == floor(var.notifications.storm_threshold) && var.notifications.storm_threshold >= 1 && var.notifications.storm_threshold <= 25, false)
+    error_message = "notifications.storm_threshold must be a whole number from 1 to 25: how many instances of one run are reported one by one for the same reason before one storm event stands for the rest (the run ledger names the first 50 of each reason)."
+  }
 
   validation {
     condition     = var.notifications.create_topic || var.notifications.topic_arn != null

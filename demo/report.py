@@ -331,11 +331,23 @@ def check_discovery(cycle: Cycle) -> None:
         cycle.problems.append(f"{cycle.dead_letters} message(s) in the dead-letter queue")
 
 
+# A run's own events (docs/contracts.md 5b): node schedule/<name>, not an instance.
+RUN_EVENT_TYPES = ("BackupRunSummary", "BackupStorm")
+
+
 def check_delivery(cycle: Cycle, instance_ids: set[str]) -> None:
     """Every event reached ServiceNow once, in a body it accepted; nothing else, nothing lost."""
     delivered = cycle.delivery
     cycle.problems += delivered.problems
-    strangers = [n.get("node") for n in cycle.notifications if n.get("node") not in instance_ids]
+    run_events = [n for n in cycle.notifications if n.get("type") in RUN_EVENT_TYPES]
+    summaries = [n for n in run_events if n.get("type") == "BackupRunSummary"]
+    if len(summaries) != 1:
+        cycle.problems.append(f"{len(summaries)} run summaries, expected one (contracts 5b)")
+    strangers = [
+        n.get("node")
+        for n in cycle.notifications
+        if n.get("node") not in instance_ids and n not in run_events
+    ]
     if strangers:
         cycle.problems.append(
             f"ServiceNow received events for no instance of the fleet: {strangers}"

@@ -429,6 +429,12 @@ class Demo:
             expected=int(summary.get("started") or 0),
             say=say,
         )
+        # The execution that completes the run asks the discovery function, asynchronously,
+        # for the run's summary (docs/contracts.md 5b); Lambda would run the queued events.
+        requests = emulator.lambda_async.take(deployment.function["FunctionName"])
+        for request in requests:
+            invoke.function(self.aws, deployment.function, code_dir, request.event, log)
+        say(f"  run summary: {len(requests)} request(s) queued by the executions, run")
         self.lap("cycle")
         return summary
 

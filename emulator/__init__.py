@@ -15,6 +15,7 @@ from . import (
     cloudwatch,
     faults,
     kms,
+    lambda_async,
     lambda_sqs,
     restore,
     sns,
@@ -38,6 +39,7 @@ __all__ = [
     "installed",
     "iso_millis",
     "kms",
+    "lambda_async",
     "parse_iso",
     "placeholders",
     "render",
@@ -68,6 +70,7 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         vault_policy.install()
         stepfunctions_api.install()
         lambda_sqs.install()
+        lambda_async.install()
         cloudwatch.install()
         _state["installed"] = True
     return clock

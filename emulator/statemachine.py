@@ -34,6 +34,10 @@ PREFIX = "acb"
 VAULT = f"{PREFIX}-vault"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-events"
 GUARD_TABLE = f"{PREFIX}-instance-guard"
+RUN_LEDGER = f"{PREFIX}-run-ledger"
+# The function the state machine asks for a run's summary (the discovery function).
+SUMMARY_FUNCTION = f"{PREFIX}-discovery"
+SUMMARY_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{SUMMARY_FUNCTION}"
 STATE_MACHINE = f"{PREFIX}-backup-instance"
 DR_VAULT_ARN = f"arn:aws:backup:eu-central-1:{ACCOUNT}:backup-vault:{PREFIX}-dr"
 OTHER_ACCOUNT = "210987654321"
@@ -69,6 +73,10 @@ TEMPLATE_VARIABLES: dict[str, Any] = {
     "slot_wait_seconds": 5,
     "slot_wait_max_seconds": 21600,
     "notify_on_success": "false",
+    "run_ledger_table_name": RUN_LEDGER,
+    "run_ledger_ttl_seconds": 3196800,
+    "run_summary_function_arn": SUMMARY_FUNCTION_ARN,
+    "storm_threshold": 1,
 }
 
 DEFAULT_POLICY: dict[str, Any] = {
@@ -200,6 +208,13 @@ class World:
             AttributeDefinitions=[{"AttributeName": "instance_id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+        self.ddb.create_table(
+            TableName=RUN_LEDGER,
+            KeySchema=[{"AttributeName": "ledger_key", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "ledger_key", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self._summary_function()
         self.images = {
             platform: self.ec2.register_image(
                 Name=platform,
@@ -216,6 +231,38 @@ class World:
             definition=render(variables, text),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-state-machine",
         )["stateMachineArn"]
+
+    def _summary_function(self) -> None:
+        """The discovery function, as far as the state machine sees it: a function its
+        Lambda task can invoke asynchronously (emulator.lambda_async queues the events)."""
+        import io
+        import zipfile
+
+        role = client("iam").create_role(
+            RoleName=f"{PREFIX}-discovery",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as archive:
+            archive.writestr("discovery/__init__.py", "")
+        client("lambda").create_function(
+            FunctionName=SUMMARY_FUNCTION,
+            Runtime="python3.12",
+            Role=role,
+            Handler="discovery.handler.handler",
+            Code={"ZipFile": package.getvalue()},
+        )
 
     # ------------------------------------------------------------------ instances
     def instance(
@@ -347,6 +394,12 @@ class World:
         return self.finish(self.start(execution_input), execution_input)
 
     # ------------------------------------------------------------------ what is left behind
+    def ledger_item(self, key: str) -> dict[str, Any] | None:
+        """A run ledger item (``run/<schedule>/<YYYYMMDDTHHMMSSZ>`` or ``schedule/<name>``)."""
+        return self.ddb.get_item(
+            TableName=RUN_LEDGER, Key={"ledger_key": {"S": key}}, ConsistentRead=True
+        ).get("Item")
+
     def guard_item(self, instance_id: str) -> dict[str, Any] | None:
         return self.ddb.get_item(
             TableName=GUARD_TABLE, Key={"instance_id": {"S": instance_id}}, ConsistentRead=True
@@ -384,6 +437,7 @@ def emulated_aws(
     try:
         with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
             emulator.clock.reset()
+            emulator.lambda_async.reset()
             yield World(variables, text)
     finally:
         for key, value in saved.items():

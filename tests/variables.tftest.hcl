@@ -267,6 +267,12 @@ run "rejects_topics_without_any_key" {
   expect_failures = [var.notifications]
 }
 
+run "rejects_storm_threshold_out_of_range" {
+  command = plan
+  variables { notifications = { storm_threshold = 0 } }
+  expect_failures = [var.notifications]
+}
+
 run "rejects_plain_http_subscription" {
   command = plan
   variables { notifications = { subscriptions = { itsm = { protocol = "http", endpoint = "http://example.com" } } } }

@@ -1,6 +1,7 @@
 ################################################################################
 # The function's role: discover, start executions of one state machine, publish to
-# one topic, invoke itself (continuations), write its own logs and dead letters.
+# one topic, invoke itself (continuations), write its own logs and dead letters, and
+# read and write the run ledger (the run's end and its summary).
 ################################################################################
 
 locals {
@@ -43,6 +44,23 @@ locals {
         Resource = local.dlq_arn
       },
     ],
+    var.run_ledger == null ? [] : [{
+      # Only the ledger's two kinds of items (docs/contracts.md section 5b).
+      Sid      = "RunLedger"
+      Effect   = "Allow"
+      Action   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      Resource = var.run_ledger.table_arn
+      Condition = {
+        "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["run/*", "schedule/*"] }
+      }
+    }],
+    try(var.run_ledger.kms_key_arn, null) == null ? [] : [{
+      Sid       = "EncryptRunLedger"
+      Effect    = "Allow"
+      Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+      Resource  = var.run_ledger.kms_key_arn
+      Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
+    }],
     var.tracing_mode == "Active" ? [{
       Sid      = "WriteTraces"
       Effect   = "Allow"

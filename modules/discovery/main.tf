@@ -19,7 +19,7 @@ locals {
     try(local.reporter_candidates[0], sort(keys(var.schedules))[0]),
   )
 
-  function_environment = {
+  function_environment = merge({
     STATE_MACHINE_ARN           = var.state_machine_arn
     BACKUP_TAG_KEY              = var.selection_tag_key
     OPT_OUT_TAG_KEY             = var.opt_out_tag_key
@@ -31,7 +31,11 @@ locals {
     CONTINUATION_MARGIN_SECONDS = tostring(local.margin)
     SCHEDULE_TAG_VALUES         = jsonencode(local.tag_values_by_schedule)
     NOT_SELECTED_REPORTER       = local.reporter
-  }
+    }, var.run_ledger == null ? {} : {
+    RUN_LEDGER_TABLE       = element(split("/", var.run_ledger.table_arn), 1)
+    RUN_LEDGER_TTL_SECONDS = tostring(var.run_ledger.ttl_seconds)
+    STORM_THRESHOLD        = tostring(var.run_ledger.storm_threshold)
+  })
   # Lambda allows 4 KB of environment variables in all; the JSON of the map is a
   # little more than what Lambda counts (names and values), so it errs on the safe side.
   function_environment_bytes = length(jsonencode(local.function_environment))

@@ -53,6 +53,46 @@ variable "notification_kms_key_arn" {
   }
 }
 
+variable "run_ledger" {
+  description = <<-EOT
+    The run ledger of the state-machine module (docs/contracts.md section 5b): the last hop of
+    each run records there how many executions it started, publishes the schedule's previous
+    run's summary if it never was, and this run's when every execution already reported; the
+    state machine asks this function for the summary otherwise. Null: no run summaries.
+    - table_arn: the ledger table's ARN (the function may GetItem and UpdateItem it, nothing else).
+    - kms_key_arn: its customer-managed key, if any (kms:Decrypt/Encrypt/GenerateDataKey through DynamoDB).
+    - ttl_seconds: how long after its scheduled time a run's item lives (the state machine's value).
+    - storm_threshold: instances of one run reported one by one per reason before a storm (1..25; the state machine's value).
+  EOT
+  type = object({
+    table_arn       = string
+    kms_key_arn     = optional(string)
+    ttl_seconds     = optional(number, 3196800)
+    storm_threshold = optional(number, 1)
+  })
+  default = null
+
+  validation {
+    condition     = var.run_ledger == null || can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}$", var.run_ledger.table_arn))
+    error_message = "run_ledger.table_arn must be a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME)."
+  }
+
+  validation {
+    condition     = var.run_ledger == null || try(var.run_ledger.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.run_ledger.kms_key_arn)), false)
+    error_message = "run_ledger.kms_key_arn must be null or a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)."
+  }
+
+  validation {
+    condition     = var.run_ledger == null || try(var.run_ledger.ttl_seconds == floor(var.run_ledger.ttl_seconds) && var.run_ledger.ttl_seconds >= 86400 && var.run_ledger.ttl_seconds <= 31536000, false)
+    error_message = "run_ledger.ttl_seconds must be a whole number of seconds from 86400 (a day) to 31536000 (a year)."
+  }
+
+  validation {
+    condition     = var.run_ledger == null || try(var.run_ledger.storm_threshold == floor(var.run_ledger.storm_threshold) && var.run_ledger.storm_threshold >= 1 && var.run_ledger.storm_threshold <= 25, false)
+    error_message = "run_ledger.storm_threshold must be a whole number from 1 to 25."
+  }
+}
+
 ################################################################################
 # Which instances, when
 ################################################################################

@@ -21,6 +21,17 @@ locals {
         Resource = local.guard_table_arn
       },
       {
+        # Executions count their outcome in their run's item only (run/<schedule>/<time>);
+        # the schedule items and the summary's claim are discovery's.
+        Sid      = "CountRunOutcomes"
+        Effect   = "Allow"
+        Action   = ["dynamodb:UpdateItem"]
+        Resource = local.run_ledger_arn
+        Condition = {
+          "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["run/*"] }
+        }
+      },
+      {
         Sid      = "CheckGuardHolder"
         Effect   = "Allow"
         Action   = ["states:DescribeExecution"]
@@ -153,6 +164,12 @@ locals {
         Resource = "arn:${local.partition}:kms:${local.region}:*:key/*"
       },
     ] : [],
+    var.run_summary_function_name == null ? [] : [{
+      Sid      = "AskForRunSummaries"
+      Effect   = "Allow"
+      Action   = ["lambda:InvokeFunction"]
+      Resource = local.run_summary_function_arn
+    }],
     var.tracing_enabled ? [{
       Sid      = "WriteTraces"
       Effect   = "Allow"

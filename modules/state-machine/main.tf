@@ -19,7 +19,13 @@ locals {
   execution_arns     = "arn:${local.partition}:states:${local.region}:${local.account}:execution:${local.state_machine_name}:*"
   guard_table_name   = "${var.name_prefix}-instance-guard"
   guard_table_arn    = "arn:${local.partition}:dynamodb:${local.region}:${local.account}:table/${local.guard_table_name}"
-  log_group_name     = "/aws/vendedlogs/states/${local.state_machine_name}"
+  run_ledger_name    = "${var.name_prefix}-run-ledger"
+  run_ledger_arn     = "arn:${local.partition}:dynamodb:${local.region}:${local.account}:table/${local.run_ledger_name}"
+  # A run's ledger item outlives its longest execution (30 days) and the next run of a
+  # weekly schedule, which publishes a summary the run never completed.
+  run_ledger_ttl_seconds   = max(var.timings.guard_ttl_seconds, 2592000) + 604800
+  run_summary_function_arn = var.run_summary_function_name == null ? "" : "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${var.run_summary_function_name}"
+  log_group_name           = "/aws/vendedlogs/states/${local.state_machine_name}"
 
   # About 9 history events per job poll and 9 per copy poll at the maximum interval (Wait,
   # Task, Choice), plus ~250 for everything else (bench/state_machine.py measures them).
@@ -52,6 +58,10 @@ locals {
     freeze_slots              = local.freeze_slots
     slot_wait_seconds         = var.timings.slot_wait_seconds
     slot_wait_max_seconds     = var.timings.slot_wait_max_seconds
+    run_ledger_table_name     = local.run_ledger_name
+    run_ledger_ttl_seconds    = local.run_ledger_ttl_seconds
+    run_summary_function_arn  = local.run_summary_function_arn
+    storm_threshold           = var.storm_threshold
   }
 }
 
@@ -78,6 +88,39 @@ resource "aws_dynamodb_table" "guard" {
     enabled        = true
   }
 
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.guard_table_kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+# One item per run and per schedule (docs/contracts.md section 5b): each execution counts
+# its outcome there, so the run ends with one summary and a mass failure with one alert.
+resource "aws_dynamodb_table" "run_ledger" {
+  #checkov:skip=CKV_AWS_119:A customer-managed key is optional (guard_table_kms_key_arn); the table holds schedule names, instance ids and counts, encrypted with the AWS-managed key otherwise.
+  name         = local.run_ledger_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "ledger_key"
+
+  attribute {
+    name = "ledger_key"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  # Kept on (docs/contracts.md section 5b, checkov CKV_AWS_28) though the ledger holds only
+  # counts that live 37 days: its cost is that of a few small items per run, and a table
+  # deleted by mistake in the middle of a run would otherwise lose that run's summary.
   point_in_time_recovery {
     enabled = true
   }

@@ -27,6 +27,26 @@ output "admission" {
   }
 }
 
+output "run_ledger_table_name" {
+  description = "Name of the DynamoDB run ledger: one item per run (its executions' counts, discovery's, the summary's claim) and per schedule (latest run, open storms)."
+  value       = aws_dynamodb_table.run_ledger.name
+}
+
+output "run_ledger_table_arn" {
+  description = "ARN of the run ledger (discovery's last hop writes it and publishes the run summary)."
+  value       = aws_dynamodb_table.run_ledger.arn
+}
+
+output "run_ledger_kms_key_arn" {
+  description = "The customer-managed key of the run ledger (the guard table's key), or null for the AWS-managed key: whoever writes the ledger needs kms:Encrypt/Decrypt on it."
+  value       = var.guard_table_kms_key_arn
+}
+
+output "run_ledger_ttl_seconds" {
+  description = "How long after its scheduled time a run's ledger item lives (DynamoDB TTL): the discovery function writes the same."
+  value       = local.run_ledger_ttl_seconds
+}
+
 output "log_group_name" {
   description = "Name of the CloudWatch log group the executions log to."
   value       = aws_cloudwatch_log_group.this.name

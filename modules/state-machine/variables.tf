@@ -135,6 +135,29 @@ variable "notify_on_success" {
 # Timings
 ################################################################################
 
+variable "storm_threshold" {
+  description = "Instances of one run reported one by one for the same reason (the same reason_code) before the rest of that run's failures are collapsed into one BackupStorm event (docs/contracts.md section 5b): 1,000 instances failing alike give this many events, one storm event and the run summary."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.storm_threshold == floor(var.storm_threshold) && var.storm_threshold >= 1 && var.storm_threshold <= 25
+    error_message = "storm_threshold must be a whole number from 1 to 25 (the run ledger names the first 50 instances of a reason; a storm event names every instance reported before it)."
+  }
+}
+
+variable "run_summary_function_name" {
+  description = "Name of the function (in this account and Region) the state machine invokes asynchronously to publish a run's summary when its record completes the run: the discovery function (docs/contracts.md section 5b). Null: runs are counted in the ledger but their summary is only published by the schedule's next run."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.run_summary_function_name == null || can(regex("^[A-Za-z0-9_-]{1,64}$", coalesce(var.run_summary_function_name, "x")))
+    error_message = "run_summary_function_name must be null or a Lambda function name (1-64 letters, digits, '-' or '_'), not an ARN."
+  }
+}
+
 variable "timings" {
   description = <<-EOT
     Polling and bounds of the state machine, in seconds unless named otherwise:
@@ -288,7 +311,7 @@ variable "log_kms_key_arn" {
 }
 
 variable "guard_table_kms_key_arn" {
-  description = "ARN of a customer-managed KMS key for the guard table. Null: the AWS-managed key (aws/dynamodb); the table holds instance ids, run ids and outcomes only."
+  description = "ARN of a customer-managed KMS key for the guard table and the run ledger. Null: the AWS-managed key (aws/dynamodb); the tables hold instance ids, run ids, outcomes and counts only."
   type        = string
   default     = null
 

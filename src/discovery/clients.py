@@ -27,11 +27,12 @@ _CONFIGS = {
     ),
     "sns": BotoConfig(retries={"mode": "standard", "total_max_attempts": 5}),
     "lambda": BotoConfig(retries={"mode": "standard", "total_max_attempts": 5}),
+    "dynamodb": BotoConfig(retries={"mode": "standard", "total_max_attempts": 5}),
 }
 
 
 def get(service: str) -> Any:
-    """The container's client for ``service`` (ec2, stepfunctions, sns or lambda)."""
+    """The container's client for ``service`` (ec2, stepfunctions, sns, lambda, dynamodb)."""
     client = _clients.get(service)
     if client is None:
         with _lock:

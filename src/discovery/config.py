@@ -16,6 +16,7 @@ STATE_MACHINE_ARN_RE = re.compile(
 TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")
 NAME_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 TAG_KEY_RE = re.compile(r"^[\w\s.:/=+@-]{1,128}$")
+TABLE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 SCHEDULE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 MAX_TAG_VALUE = 256  # EC2's limit on a tag value's length
 
@@ -39,6 +40,11 @@ class Config:
     schedule_tag_values: dict[str, str] = field(default_factory=dict)
     # The schedule whose runs report those instances; None: nobody reports them.
     not_selected_reporter: str | None = None
+    # The run ledger (docs/contracts.md section 5b); None: no run summaries.
+    run_ledger_table: str | None = None
+    run_ledger_ttl_seconds: int = 3_196_800
+    # Instances of one run reported one by one per reason before a storm.
+    storm_threshold: int = 1
 
 
 def _text(pattern: re.Pattern[str], what: str) -> Callable[[str], str]:
@@ -114,6 +120,13 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], bool]] = {
         _text(SCHEDULE_NAME_RE, "a schedule name"),
         False,
     ),
+    "RUN_LEDGER_TABLE": (
+        "run_ledger_table",
+        _text(TABLE_NAME_RE, "a DynamoDB table name"),
+        False,
+    ),
+    "RUN_LEDGER_TTL_SECONDS": ("run_ledger_ttl_seconds", _number(int, 86400, 31_536_000), False),
+    "STORM_THRESHOLD": ("storm_threshold", _number(int, 1, 25), False),
 }
 
 

@@ -1,4 +1,5 @@
-"""The schedule's event (docs/contracts.md section 1) and a continuation's, validated.
+"""The schedule's event (docs/contracts.md section 1) and a continuation's, validated;
+and the state machine's request to summarize a run (section 5b).
 
 Every problem is collected and reported at once, in words, so that a hand-written
 event for a manual run is easy to fix. A problem quotes at most the first characters
@@ -330,3 +331,37 @@ def parse(event: Any) -> Request:
         policy=policy,
         continuation=continuation,
     )
+
+
+@dataclass(frozen=True)
+class SummaryRequest:
+    """The state machine's request to publish a run's summary (section 5b)."""
+
+    schedule_name: str
+    scheduled_time: datetime
+
+
+def is_summary_request(event: Any) -> bool:
+    return isinstance(event, dict) and "run_summary" in event
+
+
+def parse_summary_request(event: dict[str, Any]) -> SummaryRequest:
+    """``{"run_summary": {"schedule_name", "scheduled_time"}}``, nothing else."""
+    problems: list[str] = []
+    unknown = sorted(set(event) - {"run_summary"})
+    if unknown:
+        problems.append(f"a run_summary request has no other fields: {show(unknown)}")
+    body = event.get("run_summary")
+    if not isinstance(body, dict) or set(body) != {"schedule_name", "scheduled_time"}:
+        raise EventError(
+            [*problems, "run_summary must be an object of schedule_name and scheduled_time"]
+        )
+    name = body["schedule_name"]
+    if not isinstance(name, str) or not SCHEDULE_NAME_RE.match(name):
+        problems.append(
+            f"run_summary.schedule_name={show(name)} must match {SCHEDULE_NAME_RE.pattern}"
+        )
+    scheduled = parse_time(body["scheduled_time"], "run_summary.scheduled_time", problems)
+    if problems or scheduled is None:
+        raise EventError(problems)
+    return SummaryRequest(schedule_name=name, scheduled_time=scheduled)

@@ -36,10 +36,12 @@ from discovery import (
     notify,
     pacing,
     report,
+    runsummary,
 )
 from discovery.dryrun import DryRun
 from discovery.fanout import Fanout, Starter
 from discovery.inventory import Instance, ListingError
+from discovery.ledger import Ledger
 from discovery.selection import Selection, Verdict
 from discovery.tally import Tally
 
@@ -70,6 +72,8 @@ def run(event: Any, context: Any, hand_on: HandOn = continuation.invoke_async) -
     """The handler, with the continuation's invoker injectable (tests, harnesses)."""
     cfg = config.load()
     try:
+        if events.is_summary_request(event):
+            return summarize_run(cfg, events.parse_summary_request(event))
         request = events.parse(event)
     except events.EventError as error:
         logger.error("rejected a malformed event: %s", error, extra={"problems": error.problems})
@@ -89,6 +93,32 @@ def run(event: Any, context: Any, hand_on: HandOn = continuation.invoke_async) -
         )
         return {"status": "rejected", "errors": error.problems}
     return Run(cfg, request, context, hand_on).execute()
+
+
+def ledger_of(cfg: config.Config) -> Ledger | None:
+    if cfg.run_ledger_table is None:
+        return None
+    return Ledger(clients.get("dynamodb"), cfg.run_ledger_table, cfg.run_ledger_ttl_seconds)
+
+
+def summarize_run(cfg: config.Config, request: events.SummaryRequest) -> dict[str, Any]:
+    """The state machine's request: publish the run's summary, once (section 5b).
+    Raises when it could not be published (Lambda retries the invocation)."""
+    ledger = ledger_of(cfg)
+    run = f"{request.schedule_name} at {events.format_time(request.scheduled_time)}"
+    if ledger is None:
+        logger.warning("summary of %s asked for, but no RUN_LEDGER_TABLE is set", run)
+        return {"status": "ignored", "why": "no run ledger"}
+    result = runsummary.summarize(
+        cfg,
+        ledger,
+        clients.get("sns"),
+        request.schedule_name,
+        request.scheduled_time,
+        published_by=runsummary.RUN_COMPLETE,
+    )
+    logger.info("run summary of %s", run, extra={"run_summary": result})
+    return {"status": "summarized", "schedule_name": request.schedule_name, **result}
 
 
 def _publish(cfg: config.Config, entries: list[dict[str, Any]]) -> int:
@@ -212,6 +242,65 @@ class Run:
         self.tally.hand_on(instance)
         return False
 
+    # --- the run's end: the ledger and the summary ---------------------------------------
+
+    def close_run(
+        self, totals: dict[str, Any], incomplete: bool, not_started: int
+    ) -> dict[str, Any] | None:
+        """The run's last hop (section 5b): publish the schedule's previous run's summary
+        if it never was (overdue), record how many executions this run has and discovery's
+        counts, and publish this run's summary if every execution already reported.
+        Best effort: an error is logged, never raised; the next run catches up."""
+        ledger = ledger_of(self.cfg)
+        if ledger is None:
+            return None
+        name, scheduled = self.request.schedule_name, self.request.scheduled_time
+        sns = clients.get("sns")
+        result: dict[str, Any] = {}
+        try:
+            previous = ledger.advance(name, scheduled)
+            if previous is not None:
+                result["previous_run"] = {
+                    "scheduled_time": events.format_time(previous),
+                    **runsummary.summarize(
+                        self.cfg, ledger, sns, name, previous, published_by=runsummary.NEXT_RUN
+                    ),
+                }
+            counts = {
+                key: totals.get(key, 0)
+                for key in (
+                    "discovered",
+                    "started",
+                    "already_started",
+                    "failed",
+                    "skipped",
+                    "not_selected",
+                    "fleet_size",
+                    "listed",
+                )
+            }
+            counts.update(
+                hops=self.hop + 1, not_started=not_started, listing_done=self.listing.done
+            )
+            expected = int(totals.get("started", 0)) + int(totals.get("already_started", 0))
+            record = ledger.record_discovery(
+                name,
+                scheduled,
+                expected=expected,
+                state="incomplete" if incomplete else "complete",
+                counts=counts,
+                now=clock.now(),
+            )
+            result.update(expected=expected, finished=record.finished)
+            if record.due:
+                result["summary"] = runsummary.summarize(
+                    self.cfg, ledger, sns, name, scheduled, published_by=runsummary.RUN_COMPLETE
+                )
+        except (ClientError, BotoCoreError, runsummary.SummaryError) as error:
+            logger.error("run ledger of %s: %s", self.request.scheduled_time_text, error)
+            result["error"] = str(error)
+        return result
+
     # --- the invocation -----------------------------------------------------------------
 
     def execute(self) -> dict[str, Any]:
@@ -323,6 +412,11 @@ class Run:
             )
         published = _publish(self.cfg, entries)
         incomplete = give_up is not None or failure is not None
+        ledger = (
+            self.close_run(totals, incomplete, not_started)
+            if self.dry is None and not handed
+            else None
+        )
         summary: dict[str, Any] = {
             "status": "dry_run" if self.dry is not None else ("failed" if incomplete else "done"),
             "schedule_name": name,
@@ -343,6 +437,7 @@ class Run:
             "not_started": not_started,
             "run_totals": totals,
             "notifications_published": published,
+            "run_ledger": ledger,
             "timings_ms": {
                 "listing": int(self.listing.seconds * 1000),
                 "total": int((clock.monotonic() - self.began) * 1000),

@@ -57,8 +57,10 @@ def notification(
     message_key: str,
     additional: dict[str, Any],
     now: datetime | None = None,
+    resolution_state: str | None = None,
 ) -> dict[str, Any]:
-    """One PublishBatch entry (Subject, Message, MessageAttributes), within SNS's size."""
+    """One PublishBatch entry (Subject, Message, MessageAttributes), within SNS's size.
+    ``resolution_state``: New, or Closing for a Clear (severity 0), unless given."""
     moment = now or clock.now()
     info = {key: "" if value is None else str(value) for key, value in additional.items()}
     info["stage"] = stage
@@ -71,7 +73,7 @@ def notification(
         "metric_name": stage,
         "message_key": message_key,
         "severity": severity,
-        "resolution_state": "New" if severity != "0" else "Closing",
+        "resolution_state": resolution_state or ("New" if severity != "0" else "Closing"),
         "time_of_event": moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         "description": description,
     }

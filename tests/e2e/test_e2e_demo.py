@@ -139,8 +139,15 @@ def test_every_failure_reached_servicenow_once_in_a_body_it_accepted(
         for i in result.cycle.instances
         if i.expected.severity is not None
     )
+    summaries = [e for e in delivered.accepted if e["type"] == "BackupRunSummary"]
+    assert len(summaries) == 1  # the run's one summary, beside its failures (contracts 5b)
+    details = json.loads(summaries[0]["additional_info"])
+    assert (details["status"], summaries[0]["severity"]) == ("complete", "5")
+    assert details["expected"] == details["finished"] == str(result.cycle.discovery["started"])
+    expected.append((summaries[0]["node"], "5", "run-summary"))
+    expected.sort()
     got = sorted((e["node"], e["severity"], e["metric_name"]) for e in delivered.accepted)
-    assert got == expected  # once each, nothing else
+    assert got == expected  # once each, nothing else (no storm: every failure differs)
     assert delivered.statuses == [200] * len(expected)  # one accepted request per event
     assert [json.loads(b)["records"] for b in delivered.bodies] == [[e] for e in delivered.accepted]
     assert delivered.dead_letters == []

@@ -194,8 +194,8 @@ run "backup_jobs_into_the_vault_events_to_the_topic_guard_on_the_table" {
     error_message = "sns:Publish must be granted on the topic only."
   }
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource == "arn:aws:dynamodb:eu-west-1:111122223333:table/acb-instance-guard" if anytrue([for a in flatten([s.Action]) : startswith(a, "dynamodb:")])])
-    error_message = "DynamoDB actions must be granted on the guard table only."
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : contains(["arn:aws:dynamodb:eu-west-1:111122223333:table/acb-instance-guard", "arn:aws:dynamodb:eu-west-1:111122223333:table/acb-run-ledger"], s.Resource) if anytrue([for a in flatten([s.Action]) : startswith(a, "dynamodb:")])])
+    error_message = "DynamoDB actions must be granted on the guard table and the run ledger only."
   }
   assert {
     condition     = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(flatten([s.Action]), "states:DescribeExecution")] == ["arn:aws:states:eu-west-1:111122223333:execution:acb-backup-instance:*"]
