@@ -53,7 +53,7 @@ step() {
     test) terraform -chdir="${dir}" test -no-color -filter="${file}" >"${log}" 2>&1 || rc=$? ;;
   esac
   if ((rc == 0)); then
-    [[ ${what} == init ]] || printf 'terraform %s %s: %s\n' "${what}" "${dir%/}${file:+/${file}}" "$(tail -n 1 "${log}")" >"${report}"
+    [[ ${what} == init ]] || printf 'terraform %s %s: %s\n' "${what}" "${dir%/}${file:+/${file}}" "$(awk 'NF { last = $0 } END { print last }' "${log}")" >"${report}"
   else
     {
       printf 'terraform %s %s FAILED (exit %s):\n' "${what}" "${dir%/}${file:+/${file}}" "${rc}"
