@@ -37,6 +37,9 @@ def group_of(item: pytest.Item) -> str:
     return rel
 
 
+# tryfirst: pytest-xdist reads the groups in its own pytest_collection_modifyitems, which
+# would otherwise run first (later plugins are called first) and see no group.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
