@@ -12,7 +12,7 @@ BIN           := $(VENV)/bin
 TF_PLUGIN_DIR ?=
 COV_FLOOR     ?= 90
 # make test: how many stages (and their set-up steps) run at once, and pytest's workers.
-TEST_JOBS     ?= 4
+TEST_JOBS      ?= 4
 PYTEST_WORKERS ?= 2
 
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.tfcli/terraformrc
@@ -74,8 +74,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The plugin cache is filled here, once, by an init of the root's versions.tf alone: later inits that run side by side (make test's stages, pytest's workers, the
-# demo) only read it. Terraform does not promise that concurrent inits can fill one cache.
+# The plugin cache is filled here, once, by an init of the root's versions.tf alone: later
+# inits that run side by side (make test's stages, pytest's workers, the demo) only read it.
+# Terraform does not promise that concurrent inits can fill one cache.
 .tfcli/terraformrc: scripts/terraform-cli-config.sh versions.tf
 	mkdir -p .tfcli/plugin-cache .tfcli/warm
 	scripts/terraform-cli-config.sh $@.tmp $(TF_PLUGIN_DIR)
