@@ -12,6 +12,9 @@ BIN           := $(VENV)/bin
 TF_PLUGIN_DIR ?=
 COV_FLOOR     ?= 90
 INSTANCES     ?= 1000
+# make test: how many stages (and their set-up steps) run at once, and pytest's workers.
+TEST_JOBS      ?= 4
+PYTEST_WORKERS ?= 2
 
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.tfcli/terraformrc
 export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.tfcli/plugin-cache
@@ -21,17 +24,24 @@ export CHECKPOINT_DISABLE := 1
 TF_MODULES  := $(sort $(dir $(wildcard modules/*/main.tf)))
 TF_EXAMPLES := $(sort $(dir $(wildcard examples/*/main.tf)))
 TF_DIRS     := . $(TF_MODULES) $(TF_EXAMPLES)
-TF_TESTED   := . $(sort $(patsubst %/tests/,%/,$(dir $(wildcard modules/*/tests/*.tftest.hcl))))
 SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' '.ci/*' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
 ASL_FILES   := $(wildcard asl/*.asl.json)
 
-.PHONY: help test demo bench bench-fleet lint package-check ruff shellcheck fmt-check asl-lint tf-init validate tf-test checkov pytest package tools clean docs docs-check pre-commit smoke
+.PHONY: help test demo bench bench-fleet lint package-check ruff shellcheck fmt-check asl-lint test-stages terraform validate tf-test checkov pytest package tools clean docs docs-check pre-commit smoke
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-test: tools lint validate tf-test checkov pytest ## Every check and test, offline
+test: tools ## Every check and test, offline: the stages run side by side, each one's output shown whole when it ends
+	@echo "make test: terraform, pytest, checkov and lint side by side (TEST_JOBS=$(TEST_JOBS)); each stage prints when it ends"
+	@$(MAKE) --no-print-directory --keep-going -j$(TEST_JOBS) --output-sync=target test-stages
 	@echo "make test: all checks passed"
+
+# The stages of `make test`, in the order they start (the longest first; their set-up steps
+# run side by side too). Each recipe's output is held back and printed whole (--output-sync),
+# so two stages never interleave; a failing stage's output is printed like any other, and
+# --keep-going lets the others finish so every failure shows in one run.
+test-stages: terraform pytest checkov lint
 
 # The first run installs the virtual environment before the demo: say so at once, and let
 # pip tell its progress (PIP_VERBOSE=1 offsets the recipe's --quiet: pip's verbosity is
@@ -76,9 +86,15 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-.tfcli/terraformrc: scripts/terraform-cli-config.sh
-	mkdir -p .tfcli/plugin-cache
-	scripts/terraform-cli-config.sh $@ $(TF_PLUGIN_DIR)
+# The plugin cache is filled here, once, by an init of the root's versions.tf alone: later
+# inits that run side by side (make test's stages, pytest's workers, the demo) only read it.
+# Terraform does not promise that concurrent inits can fill one cache.
+.tfcli/terraformrc: scripts/terraform-cli-config.sh versions.tf
+	mkdir -p .tfcli/plugin-cache .tfcli/warm
+	scripts/terraform-cli-config.sh $@.tmp $(TF_PLUGIN_DIR)
+	cp versions.tf .tfcli/warm/versions.tf
+	TF_CLI_CONFIG_FILE=$@.tmp terraform -chdir=.tfcli/warm init -backend=false -input=false -no-color >/dev/null
+	mv $@.tmp $@
 
 # --- checks ------------------------------------------------------------------
 
@@ -100,24 +116,20 @@ asl-lint: node_modules/.installed $(VENV)/.installed
 	node_modules/.bin/asl-validator --silent $(foreach f,$(ASL_FILES),--json-path $(f)) && echo "asl-validator: $(ASL_FILES) valid"
 	$(BIN)/python scripts/statelint_asl.py $(ASL_FILES)
 
-tf-init: .tfcli/terraformrc
-	@for d in $(TF_DIRS); do \
-	  echo "terraform init $$d"; \
-	  terraform -chdir=$$d init -backend=false -input=false -no-color >/dev/null || { terraform -chdir=$$d init -backend=false -input=false -no-color; exit 1; }; \
-	done
+terraform: .tfcli/terraformrc ## terraform init of every directory; test (mock provider) where there are tests, validate elsewhere
+	@scripts/terraform-test-all.sh $(TF_DIRS)
 
-validate: tf-init ## terraform validate of the root, every submodule and every example
-	@for d in $(TF_DIRS); do echo "terraform validate $$d"; terraform -chdir=$$d validate -no-color; done
+validate: .tfcli/terraformrc ## terraform validate of the root, every submodule and every example
+	@scripts/terraform-test-all.sh --validate-only $(TF_DIRS)
 
-tf-test: tf-init ## terraform test (mock provider) of the root and every submodule with tests
-	@scripts/terraform-test-all.sh $(TF_TESTED)
+tf-test: terraform
 
 checkov: $(CHECKOV_VENV)/.installed ## checkov over the module: no failed check without an inline reason
 	HCL_PARSE_TIMEOUT_SEC=300 $(CHECKOV_VENV)/bin/checkov -d . --framework terraform --skip-download --compact --quiet \
 	  --skip-path '.terraform' --skip-path 'node_modules' --skip-path '.venv'
 
-pytest: $(VENV)/.installed node_modules/.installed .tfcli/terraformrc ## Python tests with coverage of src/
-	@rc=0; $(BIN)/pytest --cov=src --cov-report=term --cov-fail-under=$(COV_FLOOR) || rc=$$?; \
+pytest: $(VENV)/.installed node_modules/.installed .tfcli/terraformrc ## Python tests with coverage of src/, on PYTEST_WORKERS workers
+	@rc=0; $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov=src --cov-report=term --cov-fail-under=$(COV_FLOOR) --durations=15 || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then echo "pytest collected no tests: the suite is missing, which is a failure"; exit 1; fi; \
 	exit $$rc
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from . import (
     backup,
     cloudwatch,
+    dynamodb_atomic,
     faults,
     kms,
     lambda_async,
@@ -72,6 +73,7 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         lambda_sqs.install()
         lambda_async.install()
         cloudwatch.install()
+        dynamodb_atomic.install()
         _state["installed"] = True
     return clock
 
