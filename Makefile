@@ -11,6 +11,7 @@ CHECKOV_VENV  := .venv-checkov
 BIN           := $(VENV)/bin
 TF_PLUGIN_DIR ?=
 COV_FLOOR     ?= 90
+INSTANCES     ?= 1000
 # make test: how many stages (and their set-up steps) run at once, and pytest's workers.
 TEST_JOBS      ?= 4
 PYTEST_WORKERS ?= 2
@@ -26,7 +27,7 @@ TF_DIRS     := . $(TF_MODULES) $(TF_EXAMPLES)
 SHELL_FILES  = $(shell git ls-files --cached --others --exclude-standard '*.sh' 'ssm/**' '.ci/*' | xargs -r grep -lE '^#!.*(ba)?sh' 2>/dev/null | sort -u)
 ASL_FILES   := $(wildcard asl/*.asl.json)
 
-.PHONY: help test demo bench lint package-check ruff shellcheck fmt-check asl-lint test-stages terraform validate tf-test checkov pytest package tools clean docs docs-check pre-commit smoke
+.PHONY: help test demo bench bench-fleet lint package-check ruff shellcheck fmt-check asl-lint test-stages terraform validate tf-test checkov pytest package tools clean docs docs-check pre-commit smoke
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,8 +57,11 @@ demo: .tfcli/terraformrc ## Run the module in a local AWS emulator (KEEP_WORKDIR
 smoke: $(VENV)/.installed .tfcli/terraformrc ## Try the module in a sandbox account: SMOKE_CONFIRM_ACCOUNT=<id> make smoke REGION=.. SUBNET=..
 	$(BIN)/python -m smoke --region "$(REGION)" --subnet "$(SUBNET)"
 
-bench: $(VENV)/.installed ## Print the benchmarks' figures
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
+bench: $(VENV)/.installed ## Print the benchmarks' figures (the fleet has its own target)
+	@for b in bench/*.py; do case "$$b" in bench/fleet*) continue;; esac; echo "== $$b"; $(BIN)/python "$$b"; done
+
+bench-fleet: $(VENV)/.installed ## INSTANCES (default 1000) backed up at once on virtual time, inside AWS quotas
+	$(BIN)/python bench/fleet.py --instances $(INSTANCES)
 
 # --- set-up ------------------------------------------------------------------
 

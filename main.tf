@@ -129,6 +129,7 @@ module "state_machine" {
   log_kms_key_arn             = var.log_kms_key_arn
   permissions_boundary_arn    = var.permissions_boundary_arn
   alarm_actions               = local.alarm_actions
+  api_budget                  = var.api_budget
 
   consistency_share_alarms      = var.monitoring.consistency_share_alarms
   consistency_share_alarm_hours = var.monitoring.consistency_share_alarm_hours
@@ -137,20 +138,23 @@ module "state_machine" {
 module "discovery" {
   source = "./modules/discovery"
 
-  name_prefix                = var.name_prefix
-  tags                       = var.tags
-  state_machine_arn          = module.state_machine.state_machine_arn
-  selection_tag_key          = var.selection_tag_key
-  opt_out_tag_key            = var.opt_out_tag_key
-  notification_topic_arn     = module.notifications.topic_arn
-  notification_kms_key_arn   = module.notifications.kms_key_arn
-  schedules                  = local.schedules
-  runtime                    = var.discovery.runtime
-  architecture               = var.discovery.architecture
-  memory_size                = var.discovery.memory_size
-  timeout                    = var.discovery.timeout
-  max_concurrency            = var.discovery.max_concurrency
-  start_rate_per_second      = var.discovery.start_rate_per_second
+  name_prefix              = var.name_prefix
+  tags                     = var.tags
+  state_machine_arn        = module.state_machine.state_machine_arn
+  selection_tag_key        = var.selection_tag_key
+  opt_out_tag_key          = var.opt_out_tag_key
+  notification_topic_arn   = module.notifications.topic_arn
+  notification_kms_key_arn = module.notifications.kms_key_arn
+  schedules                = local.schedules
+  runtime                  = var.discovery.runtime
+  architecture             = var.discovery.architecture
+  memory_size              = var.discovery.memory_size
+  timeout                  = var.discovery.timeout
+  max_concurrency          = var.discovery.max_concurrency
+  start_rate_per_second    = coalesce(var.discovery.start_rate_per_second, module.state_machine.admission.start_rate_per_second)
+  # No burst: every execution makes its once-per-instance calls (SendCommand, StartBackupJob,
+  # ...) within seconds of its start, so a burst of starts is a burst of those (docs/fleet.md).
+  start_burst                = 1
   dry_run                    = var.discovery.dry_run
   report_not_selected        = var.discovery.report_not_selected
   not_selected_reporter      = var.discovery.not_selected_reporter

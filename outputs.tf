@@ -132,3 +132,8 @@ output "schedules" {
   description = "Each schedule's resolved settings and policy, as passed to the discovery function."
   value       = local.schedules
 }
+
+output "admission" {
+  description = "What the API budget allows (docs/fleet.md): budget_calls_per_second by API, freeze_slots (instances frozen at once) and start_rate_per_second (discovery's default StartExecution pace)."
+  value       = module.state_machine.admission
+}

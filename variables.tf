@@ -549,7 +549,7 @@ variable "discovery" {
     - runtime / architecture: python3.12 or newer; arm64 (default) or x86_64.
     - memory_size (MB) and timeout (seconds, up to 900; a larger fleet is handed on to a continuation before time runs out).
     - max_concurrency: StartExecution calls in flight.
-    - start_rate_per_second: client-side pace of StartExecution, under the account's quota (300/s refill in large regions, 150/s elsewhere).
+    - start_rate_per_second: client-side pace of StartExecution; null (default) derives it from api_budget (docs/fleet.md). A number overrides it, under the account's quota (300/s refill in large regions, 150/s elsewhere).
     - dry_run: discover and report without starting anything.
     - report_not_selected: report instances whose selection tag has a value no schedule selects (Nightly for nightly, a trailing space), once per cycle of not_selected_reporter.
     - not_selected_reporter: the schedule whose runs report them (null: the first enabled schedule in name order). Its runs list every instance carrying the selection tag key.
@@ -560,7 +560,7 @@ variable "discovery" {
     memory_size           = optional(number, 256)
     timeout               = optional(number, 900)
     max_concurrency       = optional(number, 8)
-    start_rate_per_second = optional(number, 50)
+    start_rate_per_second = optional(number)
     dry_run               = optional(bool, false)
     report_not_selected   = optional(bool, true)
     not_selected_reporter = optional(string)
@@ -593,13 +593,43 @@ variable "discovery" {
   }
 
   validation {
-    condition     = var.discovery.start_rate_per_second > 0 && var.discovery.start_rate_per_second <= 300
-    error_message = "discovery.start_rate_per_second must be above 0 and at most 300, the StartExecution refill rate of the largest regions; going faster only buys throttling."
+    condition     = var.discovery.start_rate_per_second == null || (coalesce(var.discovery.start_rate_per_second, 1) > 0 && coalesce(var.discovery.start_rate_per_second, 1) <= 300)
+    error_message = "discovery.start_rate_per_second must be null (derived from api_budget) or above 0 and at most 300, the StartExecution refill rate of the largest regions; going faster only buys throttling."
   }
 
   validation {
     condition     = var.discovery.not_selected_reporter == null || contains(keys(var.schedules), coalesce(var.discovery.not_selected_reporter, "-"))
     error_message = "discovery.not_selected_reporter must be null or the name of one of the schedules (a key of schedules): only a schedule's runs report the instances no schedule selects."
+  }
+}
+
+variable "api_budget" {
+  description = <<-EOT
+    The AWS API calls a fleet run may spend, so that the account's other tools keep working
+    (docs/fleet.md). share_of_quota: every API's budget as a share of its quota (default 0.5).
+    calls_per_second: one API's budget in calls per second, by key, for example
+    { "ssm:SendCommand" = 4 }. The budgets set how many instances are frozen at once and
+    discovery's start pace, so they set how long a fleet takes.
+  EOT
+  type = object({
+    share_of_quota   = optional(number, 0.5)
+    calls_per_second = optional(map(number), {})
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.api_budget.share_of_quota > 0 && var.api_budget.share_of_quota <= 0.9
+    error_message = "api_budget.share_of_quota must be above 0 and at most 0.9: the account's other tools need a share of every quota."
+  }
+
+  validation {
+    condition = alltrue([for api, rate in var.api_budget.calls_per_second : contains([
+      "states:StartExecution", "states:StateTransition", "ec2:DescribeInstances", "ec2:DescribeSnapshots",
+      "ec2:DescribeImages", "ec2:CreateTags", "ssm:SendCommand", "ssm:GetCommandInvocation",
+      "ssm:DescribeInstanceInformation", "backup:StartBackupJob", "backup:DescribeBackupJob", "dynamodb:UpdateItem",
+    ], api) && rate > 0])
+    error_message = "api_budget.calls_per_second: every key must name an API the module calls (docs/fleet.md lists them) and every rate be above 0; wrong: ${join(", ", [for api, rate in var.api_budget.calls_per_second : api if !(rate > 0 && contains(["states:StartExecution", "states:StateTransition", "ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:CreateTags", "ssm:SendCommand", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation", "backup:StartBackupJob", "backup:DescribeBackupJob", "dynamodb:UpdateItem"], api))])}."
   }
 }
 

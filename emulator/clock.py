@@ -5,6 +5,11 @@ asks for is recorded and added to the offset instead of being slept, so an
 execution that "waits" 24 hours finishes in well under a second while every
 timestamp it sees (``$$.State.EnteredTime``, history events, SSM and AWS Backup
 timestamps) moves as if the time had passed.
+
+That offset is shared: with one execution at a time it is exact, with several at once
+each one's pauses move everybody's time. For concurrent runs, ``attach`` a
+``emulator.scheduler.Scheduler``: then ``now()`` is the scheduler's virtual time and
+``advance()`` sleeps the calling thread in virtual time (see emulator/scheduler.py).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,34 @@ class EmulatedClock:
         self._offset = 0.0
         self._last = _dt.datetime.min.replace(tzinfo=_dt.UTC)
         self.sleeps: list[Sleep] = []
+        self.record_sleeps = True
+        self._scheduler: Any = None
+
+    # ------------------------------------------------------------------ virtual time
+    def attach(self, scheduler: Any, *, record_sleeps: bool = False) -> None:
+        """Take time from ``scheduler`` (an ``emulator.scheduler.Scheduler``) from now on."""
+        self._scheduler = scheduler
+        self.record_sleeps = record_sleeps
+
+    def detach(self) -> None:
+        """Back to real time plus the offset (never earlier than the last time read)."""
+        if self._scheduler is not None:
+            last = self._scheduler.datetime()
+            with self._lock:
+                self._offset = max(
+                    self._offset, (last - _dt.datetime.now(tz=_dt.UTC)).total_seconds()
+                )
+                self._last = max(self._last, last)
+        self._scheduler = None
+        self.record_sleeps = True
+
+    @property
+    def scheduler(self) -> Any:
+        return self._scheduler
 
     def now(self) -> _dt.datetime:
+        if self._scheduler is not None:
+            return self._scheduler.datetime()
         with self._lock:
             current = _dt.datetime.now(tz=_dt.UTC) + _dt.timedelta(seconds=self._offset)
             # Monotonic even if the host clock steps back.
@@ -44,6 +76,12 @@ class EmulatedClock:
         if seconds <= 0:
             return
         at = self.now()
+        if self._scheduler is not None:  # this thread sleeps; the others go on
+            if self.record_sleeps:
+                with self._lock:
+                    self.sleeps.append(Sleep(kind=kind, seconds=float(seconds), at=at))
+            self._scheduler.sleep(seconds)
+            return
         with self._lock:
             self._offset += seconds
             self.sleeps.append(Sleep(kind=kind, seconds=float(seconds), at=at))

@@ -20,7 +20,9 @@ implementation; AWS runs JSONata 2.0.6) and fixes what moto does around the call
   emulated time.
 * Step Functions' own functions: ``$parse`` (a JSON string to a value; moto's stub calls
   ``$eval``, which AWS does not offer), ``$uuid``, ``$partition``, ``$range``; ``$hash`` and
-  ``$random`` with a seed are not emulated (an expression using them fails loudly).
+  ``$random`` with a seed are not emulated (an expression using them fails loudly);
+  ``$random()`` draws from the emulator's seeded generator (``emulator.concurrency.seed``),
+  so a run with jitter repeats.
 
 Compiled expressions are cached; one evaluation of a compiled expression runs at a time
 (jsonata-python keeps per-evaluation state, such as ``$millis()``'s timestamp, on it).
@@ -101,6 +103,12 @@ def _range(first: Any, last: Any, step: Any) -> Any:
     return list(range(first, last + (1 if step > 0 else -1), step))
 
 
+def _random() -> float:
+    from . import concurrency
+
+    return concurrency.random_unit()
+
+
 def _step_functions_functions() -> dict[str, Any]:
     from jsonata import Jsonata
 
@@ -109,6 +117,7 @@ def _step_functions_functions() -> dict[str, Any]:
         "uuid": Jsonata.JLambda(lambda: str(uuid.uuid4())),
         "partition": Jsonata.JLambda(_partition),
         "range": Jsonata.JLambda(_range),
+        "random": Jsonata.JLambda(_random),
     }
 
 

@@ -69,6 +69,9 @@ TEMPLATE_VARIABLES: dict[str, Any] = {
     "copy_poll_max_seconds": 3600,
     "copy_wait_max_seconds": 259200,
     "guard_ttl_seconds": 2592000,
+    "freeze_slots": 10,  # modules/state-machine/budget.tf with the default budget
+    "slot_wait_seconds": 5,
+    "slot_wait_max_seconds": 21600,
     "notify_on_success": "false",
     "run_ledger_table_name": RUN_LEDGER,
     "run_ledger_ttl_seconds": 3196800,

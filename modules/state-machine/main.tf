@@ -55,6 +55,9 @@ locals {
     copy_poll_max_seconds     = var.timings.copy_poll_max_seconds
     copy_wait_max_seconds     = var.timings.copy_wait_max_seconds
     guard_ttl_seconds         = var.timings.guard_ttl_seconds
+    freeze_slots              = local.freeze_slots
+    slot_wait_seconds         = var.timings.slot_wait_seconds
+    slot_wait_max_seconds     = var.timings.slot_wait_max_seconds
     run_ledger_table_name     = local.run_ledger_name
     run_ledger_ttl_seconds    = local.run_ledger_ttl_seconds
     run_summary_function_arn  = local.run_summary_function_arn

@@ -18,6 +18,15 @@ output "guard_table_name" {
   value       = aws_dynamodb_table.guard.name
 }
 
+output "admission" {
+  description = "What the API budget allows (docs/fleet.md): budget_calls_per_second by API, freeze_slots (instances inside the freeze window at once) and start_rate_per_second (the StartExecution pace discovery keeps by default)."
+  value = {
+    budget_calls_per_second = local.api_budget
+    freeze_slots            = local.freeze_slots
+    start_rate_per_second   = local.start_rate_per_second
+  }
+}
+
 output "run_ledger_table_name" {
   description = "Name of the DynamoDB run ledger: one item per run (its executions' counts, discovery's, the summary's claim) and per schedule (latest run, open storms)."
   value       = aws_dynamodb_table.run_ledger.name

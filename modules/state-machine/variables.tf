@@ -171,7 +171,9 @@ variable "timings" {
     (the interval doubles up to the maximum), job_wait_max_seconds, complete_window_minutes
     (StartBackupJob CompleteWindowMinutes), copy_poll_initial_seconds / copy_poll_max_seconds /
     copy_wait_max_seconds, guard_ttl_seconds (how long DynamoDB keeps an instance's guard item
-    after its last scheduled run).
+    after its last scheduled run), slot_wait_seconds / slot_wait_max_seconds (an instance waiting
+    for a freeze slot tries again after 1 to 2 times slot_wait_seconds, and gives up, unfrozen,
+    after slot_wait_max_seconds).
   EOT
   type = object({
     command_poll_seconds      = optional(number, 2)
@@ -188,6 +190,8 @@ variable "timings" {
     copy_poll_max_seconds     = optional(number, 3600)
     copy_wait_max_seconds     = optional(number, 259200)
     guard_ttl_seconds         = optional(number, 2592000)
+    slot_wait_seconds         = optional(number, 5)
+    slot_wait_max_seconds     = optional(number, 21600)
   })
   default  = {}
   nullable = false
@@ -205,6 +209,11 @@ variable "timings" {
   validation {
     condition     = var.timings.thaw_margin_seconds + var.timings.clock_skew_margin_seconds < 15 && var.timings.thaw_max_attempts <= 10
     error_message = "thaw_margin_seconds + clock_skew_margin_seconds must stay below 15 (the smallest max_freeze_seconds: the thaw must start inside every freeze window) and thaw_max_attempts must be at most 10."
+  }
+
+  validation {
+    condition     = var.timings.slot_wait_seconds <= 300 && var.timings.slot_wait_max_seconds >= 60 && var.timings.slot_wait_max_seconds <= 604800
+    error_message = "slot_wait_seconds must be at most 300 and slot_wait_max_seconds from 60 to 604800 (a week): an instance waits for a freeze slot unfrozen, but not for ever."
   }
 
   validation {
@@ -230,6 +239,37 @@ variable "timings" {
   validation {
     condition     = var.timings.complete_window_minutes >= 60 && var.timings.complete_window_minutes * 60 <= var.timings.job_wait_max_seconds
     error_message = "complete_window_minutes must be at least 60 and, in seconds, no longer than job_wait_max_seconds (AWS Backup must end the job before the state machine stops waiting)."
+  }
+}
+
+variable "api_budget" {
+  description = <<-EOT
+    The AWS API calls a fleet run may spend, so that the account's other tools keep working.
+    share_of_quota: every API's budget as a share of its quota (default 0.5; other tools keep
+    the rest). calls_per_second: one API's budget in calls per second, by key (for example
+    "ssm:SendCommand"; every key and its quota in docs/fleet.md). The budgets set how many
+    instances may be frozen at once and how fast discovery starts executions.
+  EOT
+  type = object({
+    share_of_quota   = optional(number, 0.5)
+    calls_per_second = optional(map(number), {})
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.api_budget.share_of_quota > 0 && var.api_budget.share_of_quota <= 0.9
+    error_message = "api_budget.share_of_quota must be above 0 and at most 0.9: the account's other tools need a share of every quota."
+  }
+
+  validation {
+    condition     = length(setsubtract(keys(var.api_budget.calls_per_second), keys(local.api_quotas))) == 0
+    error_message = "api_budget.calls_per_second has keys that name no API the module calls: ${join(", ", setsubtract(keys(var.api_budget.calls_per_second), keys(local.api_quotas)))} (known: ${join(", ", sort(keys(local.api_quotas)))})."
+  }
+
+  validation {
+    condition     = alltrue([for api, rate in var.api_budget.calls_per_second : rate > 0 && rate <= lookup(local.api_quotas, api, rate)])
+    error_message = "api_budget.calls_per_second must be above 0 and at most the API's quota (docs/fleet.md); wrong: ${join(", ", [for api, rate in var.api_budget.calls_per_second : api if !(rate > 0 && rate <= lookup(local.api_quotas, api, rate))])}."
   }
 }
 

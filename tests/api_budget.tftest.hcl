@@ -1,0 +1,44 @@
+# The root's API budget (docs/fleet.md): it reaches the state machine, and discovery's
+# start pace follows it unless discovery.start_rate_per_second says otherwise.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+run "start_pace_follows_the_budget" {
+  command = plan
+
+  assert {
+    condition     = output.admission.freeze_slots == 10 && output.admission.start_rate_per_second == 0.33
+    error_message = "With the default budget (half of each quota) the fleet runs 10 instances frozen at once and starts 0.33 a second."
+  }
+}
+
+run "an_explicit_start_pace_is_accepted" {
+  command = plan
+  variables {
+    discovery  = { start_rate_per_second = 2 }
+    api_budget = { share_of_quota = 0.6 }
+  }
+
+  assert {
+    condition     = output.admission.freeze_slots == 12 && output.admission.start_rate_per_second == 0.4
+    error_message = "A share of 0.6 gives 12 slots and a pace of 0.4/s; discovery.start_rate_per_second, when set, overrides only discovery's pace."
+  }
+}
+
+run "rejects_a_budget_key_that_names_no_api" {
+  command = plan
+  variables {
+    api_budget = { calls_per_second = { "ssm:SendComand" = 1 } }
+  }
+  expect_failures = [var.api_budget]
+}
+
+run "rejects_a_share_of_zero" {
+  command = plan
+  variables {
+    api_budget = { share_of_quota = 0 }
+  }
+  expect_failures = [var.api_budget]
+}
