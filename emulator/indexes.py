@@ -19,30 +19,13 @@ def _describe_instance_information(self: Any) -> Any:
     from moto.core.responses import ActionResult
     from moto.ec2.models import ec2_backends
 
-    wanted: dict[str, set[str]] = {}
-    for item in self._get_param("Filters", []) or []:
-        wanted[item["Key"]] = set(item.get("Values") or [])
-    for item in self._get_param("InstanceInformationFilterList", []) or []:
-        wanted[item["key"]] = set(item.get("valueSet") or [])
+    wanted = _ssm.information_filters(self)
     if "InstanceIds" not in wanted:
         return _originals["describe"](self)
     ec2 = ec2_backends[self.current_account][self.region]
-    named = set(wanted["InstanceIds"])
-    infos = []
     # The named instances, in the order all_instances() gives them.
-    for instance in _named_instances(ec2, named):
-        target = _ssm.agent(instance.id, self.current_account, self.region)
-        ping = target.ping_status(instance)
-        if ping is None:
-            continue
-        info = _ssm._information(instance, target, ping)
-        checks = {
-            "InstanceIds": info["InstanceId"],
-            "PingStatus": ping,
-            "PlatformTypes": info["PlatformType"],
-        }
-        if all(key not in wanted or value in wanted[key] for key, value in checks.items()):
-            infos.append(info)
+    instances = _named_instances(ec2, set(wanted["InstanceIds"]))
+    infos = _ssm.information_of(instances, wanted, self.current_account, self.region)
     return ActionResult({"InstanceInformationList": infos})
 
 

@@ -591,18 +591,24 @@ def _information(instance: Any, target: Agent, ping: str) -> dict[str, Any]:
     }
 
 
-def _describe_instance_information(self: Any) -> Any:
-    from moto.core.responses import ActionResult
-    from moto.ec2.models import ec2_backends
-
+def information_filters(response: Any) -> dict[str, set[str]]:
+    """DescribeInstanceInformation's filters, both forms, as key -> wanted values."""
     wanted: dict[str, set[str]] = {}
-    for item in self._get_param("Filters", []) or []:
+    for item in response._get_param("Filters", []) or []:
         wanted[item["Key"]] = set(item.get("Values") or [])
-    for item in self._get_param("InstanceInformationFilterList", []) or []:
+    for item in response._get_param("InstanceInformationFilterList", []) or []:
         wanted[item["key"]] = set(item.get("valueSet") or [])
+    return wanted
+
+
+def information_of(
+    instances: Any, wanted: dict[str, set[str]], account: str, region: str
+) -> list[dict[str, Any]]:
+    """The instance information of those ``instances`` whose agent has registered and
+    that the filters select."""
     infos = []
-    for instance in ec2_backends[self.current_account][self.region].all_instances():
-        target = agent(instance.id, self.current_account, self.region)
+    for instance in instances:
+        target = agent(instance.id, account, region)
         ping = target.ping_status(instance)
         if ping is None:
             continue
@@ -614,6 +620,15 @@ def _describe_instance_information(self: Any) -> Any:
         }
         if all(key not in wanted or value in wanted[key] for key, value in checks.items()):
             infos.append(info)
+    return infos
+
+
+def _describe_instance_information(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+    from moto.ec2.models import ec2_backends
+
+    instances = ec2_backends[self.current_account][self.region].all_instances()
+    infos = information_of(instances, information_filters(self), self.current_account, self.region)
     return ActionResult({"InstanceInformationList": infos})
 
 
