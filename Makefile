@@ -46,8 +46,9 @@ test-stages: terraform pytest checkov lint
 # The first run installs the virtual environment before the demo: say so at once, and let
 # pip tell its progress (PIP_VERBOSE=1 offsets the recipe's --quiet: pip's verbosity is
 # verbose minus quiet), without bars (fold counts bytes), folded at 100 columns like the rest.
-demo: .tfcli/terraformrc ## Run the module in a local AWS emulator (KEEP_WORKDIR=1 keeps its files)
+demo: ## Run the module in a local AWS emulator (KEEP_WORKDIR=1 keeps its files)
 	@echo "make demo: the module applied into a local AWS emulator, one backup cycle, a report (2-4 min)"
+	@$(MAKE) -s --no-print-directory .tfcli/terraformrc
 	@if ! $(MAKE) --no-print-directory --question $(VENV)/.installed; then \
 	  echo "make demo: first installing $(VENV) from the pinned requirements (once, 1-2 min)..."; \
 	  PIP_VERBOSE=1 PIP_PROGRESS_BAR=off $(MAKE) --no-print-directory $(VENV)/.installed 2>&1 | fold -s -w 100; \
@@ -89,12 +90,14 @@ node_modules/.installed: package.json package-lock.json
 # The plugin cache is filled here, once, by an init of the root's versions.tf alone: later
 # inits that run side by side (make test's stages, pytest's workers, the demo) only read it.
 # Terraform does not promise that concurrent inits can fill one cache.
+# Quiet recipe (one line said instead): the demo's output stays within 100 columns.
 .tfcli/terraformrc: scripts/terraform-cli-config.sh versions.tf
-	mkdir -p .tfcli/plugin-cache .tfcli/warm
-	scripts/terraform-cli-config.sh $@.tmp $(TF_PLUGIN_DIR)
-	cp versions.tf .tfcli/warm/versions.tf
-	TF_CLI_CONFIG_FILE=$@.tmp terraform -chdir=.tfcli/warm init -backend=false -input=false -no-color >/dev/null
-	mv $@.tmp $@
+	@echo "make: Terraform CLI configuration in .tfcli (provider mirror, plugin cache filled once)"
+	@mkdir -p .tfcli/plugin-cache .tfcli/warm
+	@scripts/terraform-cli-config.sh $@.tmp $(TF_PLUGIN_DIR)
+	@cp versions.tf .tfcli/warm/versions.tf
+	@TF_CLI_CONFIG_FILE=$@.tmp terraform -chdir=.tfcli/warm init -backend=false -input=false -no-color >/dev/null
+	@mv $@.tmp $@
 
 # --- checks ------------------------------------------------------------------
 
