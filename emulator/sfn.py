@@ -261,6 +261,38 @@ def _patch_choice_default() -> None:
     _patch(choice, "_eval_state_output", _eval_state_output)
 
 
+def _patch_catch_to_self() -> None:
+    """A Catcher whose ``Next`` is its own state re-enters that state.
+
+    moto decides "Next was overridden" by comparing the next state's name with the state's
+    own, so a Catcher naming its own state continues with the state's ``Next`` instead.
+    """
+    from moto.stepfunctions.parser.asl.component.common.catch import catcher_decl
+    from moto.stepfunctions.parser.asl.component.common.catch.catcher_outcome import (
+        CatcherOutcomeCaught,
+    )
+    from moto.stepfunctions.parser.asl.component.state import state as state_module
+
+    catcher = catcher_decl.CatcherDecl
+    evaluate_catcher = catcher._eval_body
+    set_next = state_module.CommonStateField._set_next
+
+    def _eval_body(self: Any, env: Any) -> None:
+        evaluate_catcher(self, env)
+        if env.stack and isinstance(env.stack[-1], CatcherOutcomeCaught):
+            env._acb_caught_next = self.next_decl.name
+
+    def _set_next(self: Any, env: Any) -> None:
+        caught = getattr(env, "_acb_caught_next", None)
+        env._acb_caught_next = None
+        if caught is not None and caught == env.next_state_name:
+            return
+        set_next(self, env)
+
+    _patch(catcher, "_eval_body", _eval_body)
+    _patch(state_module.CommonStateField, "_set_next", _set_next)
+
+
 # --------------------------------------------------------------------------- install
 def install(clock: EmulatedClock, fast_waits: bool = True) -> None:
     _clock_ref[:] = [clock]
@@ -296,6 +328,7 @@ def install(clock: EmulatedClock, fast_waits: bool = True) -> None:
     _patch_client_cache()
     _patch_parse_cache()
     _patch_choice_default()
+    _patch_catch_to_self()
 
     # Timestamps from the emulated clock.
     _patch(

@@ -109,3 +109,63 @@ def test_a_run_whose_executions_never_report_is_summarised_incomplete_by_the_nex
             (SECOND, "complete"),
         ]
         assert summaries[1]["succeeded"] == "2"
+
+
+def test_executions_past_the_member_list_cap_still_count_and_end_as_their_outcome(
+    world: World,
+) -> None:
+    """The ledger as the run's first 50 failures for one reason left it (a full member
+    list): the next executions failing for that reason are refused the append, record
+    again without it (the Catch re-enters RecordRunOutcome), are counted, and end as the
+    failure they are, folded into the storm."""
+    instances = [world.instance() for _ in range(3)]
+    emulator.faults.inject("backup", "StartBackupJob", "AccessDeniedException", times=1000)
+    code = "backup-job/start-failed/Backup.BackupException"
+    earlier = [f"i-{n:017x}" for n in range(50)]
+    world.ddb.put_item(
+        TableName=RUN_LEDGER,
+        Item={
+            "ledger_key": {"S": "run/nightly/20261123T010000Z"},
+            "finished": {"N": "50"},
+            "outcome:failed": {"N": "50"},
+            "consistency:none": {"N": "50"},
+            f"group_count:{code}": {"N": "50"},
+            f"group_members:{code}": {"L": [{"S": i} for i in earlier]},
+            f"group_info:{code}": {
+                "M": {
+                    "stage": {"S": "backup-job"},
+                    "type": {"S": "BackupFailed"},
+                    "severity": {"S": "2"},
+                    "outcome": {"S": "failed"},
+                    "reason": {"S": "StartBackupJob failed"},
+                    "first": {"S": earlier[0]},
+                }
+            },
+        },
+    )
+    with sr.discovery_for(world, storm_threshold=1):
+        sr.discover()
+        executions = sr.wait_all(world)
+        assert len(executions) == len(instances)
+        for execution in executions:
+            described = world.sfn.describe_execution(executionArn=execution["executionArn"])
+            assert (described["status"], described.get("error")) == ("FAILED", "BackupFailed")
+            history = world.sfn.get_execution_history(
+                executionArn=execution["executionArn"], maxResults=1000
+            )["events"]
+            recorded = [
+                e["stateEnteredEventDetails"]["name"]
+                for e in history
+                if e["type"] == "TaskStateEntered"
+                and e["stateEnteredEventDetails"]["name"] == "RecordRunOutcome"
+            ]
+            assert len(recorded) == 2  # refused the append, then recorded without it
+        # Past the threshold's own message and the storm (the first 50 sent them): nothing
+        # of their own. (The summary is not examined: the seeded ledger has no discovery
+        # record of those 50, so this run's discovery finds the count complete at once.)
+        assert [e["type"] for e in sr.events() if e["type"] != "BackupRunSummary"] == []
+    item = world.ledger_item("run/nightly/20261123T010000Z")
+    assert item is not None
+    assert item[f"group_count:{code}"]["N"] == "53"
+    assert item["finished"]["N"] == "53"
+    assert [m["S"] for m in item[f"group_members:{code}"]["L"]] == earlier

@@ -1,0 +1,62 @@
+"""A Catcher whose Next is its own state re-enters it (ASL: a Catcher's Next "must exactly
+match one of the state machine's state names"; moto continued with the state's Next)."""
+
+from __future__ import annotations
+
+import json
+
+from emulator.statemachine import ACCOUNT, GUARD_TABLE, emulated_aws
+
+
+def test_a_catcher_naming_its_own_state_runs_it_again() -> None:
+    write = {
+        "TableName": GUARD_TABLE,
+        "Key": {"instance_id": {"S": "i-0123456789abcdef0"}},
+        "UpdateExpression": "ADD attempts :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Start",
+        "States": {
+            "Start": {"Type": "Pass", "Assign": {"again": False}, "Next": "Write"},
+            "Write": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                # Refused the first time (no such item), unconditional once caught.
+                "Arguments": (
+                    "{% $merge([" + json.dumps(write) + ", $again ? {} : "
+                    "{'ConditionExpression': 'attribute_exists(instance_id)'}]) %}"
+                ),
+                "Catch": [
+                    {
+                        "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
+                        "Assign": {"again": True},
+                        "Next": "Write",
+                    }
+                ],
+                "Next": "Done",
+            },
+            "Done": {"Type": "Succeed", "Output": "{% {'again': $again} %}"},
+        },
+    }
+    with emulated_aws() as world:
+        arn = world.sfn.create_state_machine(
+            name="catch-to-self",
+            definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/x",
+        )["stateMachineArn"]
+        execution = world.sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        described = world.wait(execution)
+        history = world.sfn.get_execution_history(executionArn=execution, maxResults=1000)
+        item = world.guard_item("i-0123456789abcdef0")
+    entered = [
+        e["stateEnteredEventDetails"]["name"]
+        for e in history["events"]
+        if e["type"].endswith("StateEntered")
+    ]
+    assert described["status"] == "SUCCEEDED", described
+    assert entered == ["Start", "Write", "Write", "Done"]
+    assert json.loads(described["output"]) == {"again": True}
+    assert item is not None
+    assert item["attempts"]["N"] == "1"
