@@ -17,6 +17,17 @@
 # concurrent inits into one cache are safe). Without a mirror, providers come from the registry
 # through TF_PLUGIN_CACHE_DIR, and the inits run one after another.
 #
+# One provider process for every step: after the inits, the hashicorp/aws provider they
+# installed is started once in its debug mode and every test and validation attaches to it
+# (TF_REATTACH_PROVIDERS, the mechanism Terraform documents for debugging providers). Without
+# it, `terraform test` starts the plugin two or three times a run block, about 1.2 s of CPU
+# each time, which was most of this script's cost. Sharing is safe here because no step
+# configures the provider: the tests use `mock_provider "aws"` (the real plugin only answers
+# for its schema and validation) and `terraform validate` never configures one. It is skipped,
+# and every step starts its own plugin as before, when TF_SHARED_PROVIDER=0, when the
+# directories did not install exactly one hashicorp/aws binary, or when the plugin does not
+# say where it listens within 60 s.
+#
 # usage: terraform-test-all.sh [--validate-only] DIR...
 set -euo pipefail
 
@@ -39,7 +50,49 @@ else
 fi
 
 logs=$(mktemp -d)
-trap 'rm -rf "${logs}"' EXIT
+provider_pid=
+cleanup() {
+  if [[ -n ${provider_pid} ]] && ! kill "${provider_pid}" 2>/dev/null; then
+    echo "terraform: the shared provider process ended early; its last lines:" >&2
+    tail -n 20 "${logs}/provider.log" >&2
+  fi
+  rm -rf "${logs}"
+}
+trap cleanup EXIT
+
+# Starts the one hashicorp/aws binary that the inits of "$@" installed in debug mode and
+# exports TF_REATTACH_PROVIDERS; says why and returns without it otherwise.
+share_provider() {
+  local bins=() line="" i
+  [[ ${TF_SHARED_PROVIDER:-1} != 0 ]] || return 0
+  mapfile -t bins < <(
+    for dir in "$@"; do
+      for bin in "${dir%/}"/.terraform/providers/registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws*; do
+        [[ -x ${bin} ]] && realpath "${bin}"
+      done
+    done | sort -u
+  )
+  if ((${#bins[@]} != 1)); then
+    echo "terraform: ${#bins[@]} hashicorp/aws binaries installed, not one: each step starts its own"
+    return 0
+  fi
+  "${bins[0]}" -debug >"${logs}/provider.log" 2>&1 &
+  provider_pid=$!
+  for ((i = 0; i < 600; i++)); do
+    line=$(grep -o "TF_REATTACH_PROVIDERS='[^']*'" "${logs}/provider.log" || true)
+    [[ -z ${line} ]] || break
+    kill -0 "${provider_pid}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z ${line} ]]; then
+    echo "terraform: the provider did not start in debug mode: each step starts its own"
+    kill "${provider_pid}" 2>/dev/null || true
+    provider_pid=
+    return 0
+  fi
+  line=${line#TF_REATTACH_PROVIDERS=\'}
+  export TF_REATTACH_PROVIDERS=${line%\'}
+}
 
 # One step ("init DIR", "validate DIR" or "test DIR FILE"); everything it prints goes to its
 # log, shown whole on failure (under a lock: two steps ending at once do not interleave).
@@ -87,6 +140,7 @@ done
 # The single quotes are meant: bash -c expands its arguments, not this shell.
 # shellcheck disable=SC2016
 printf '%s\n' "$@" | xargs -P "${init_jobs}" -I{} bash -c 'step init "$1"' _ {}
+share_provider "$@"
 # shellcheck disable=SC2016
 printf '%s\n' "${plan[@]}" | sort -k1,1nr | cut -d' ' -f2- |
   xargs -P "${jobs}" -L1 bash -c 'step "$@"' _

@@ -270,20 +270,28 @@ class Acb:
         path.chmod(0o755)
         return path
 
-    def watchdog_pids(self) -> list[int]:
-        pids = []
+    def _watchdog_processes(self) -> dict[int, int]:
+        """Every process whose command line is one of this harness's watchdogs, with its parent."""
+        found = {}
         needle = str(self.state_dir).encode()
         for proc in Path("/proc").iterdir():
             if not proc.name.isdigit():
                 continue
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ValueError, IndexError):
                 cmdline = (proc / "cmdline").read_bytes()
                 if b"--watchdog" in cmdline and needle in cmdline:
-                    pids.append(int(proc.name))
-        return pids
+                    stat = (proc / "stat").read_text()
+                    found[int(proc.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        return found
+
+    def watchdog_pids(self) -> list[int]:
+        # A watchdog's own forks (its `sleep ... &`, a command substitution) carry its command
+        # line until they exec: they are not watchdogs of their own.
+        found = self._watchdog_processes()
+        return sorted(pid for pid, parent in found.items() if parent not in found)
 
     def kill_watchdogs(self) -> None:
-        for pid in self.watchdog_pids():
+        for pid in self._watchdog_processes():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
