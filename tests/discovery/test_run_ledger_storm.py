@@ -171,6 +171,9 @@ def _config(topic: str, storm_threshold: int) -> config.Config:
     )
 
 
+# CPU-bound, not a hang risk: about 30 s of CPU, 250 s of wall under a load of 10 on two
+# cores, which the suite's 300 s default came too close to.
+@pytest.mark.timeout(900)
 def test_a_thousand_same_failures_give_the_threshold_a_storm_and_one_summary(
     account: tuple[Any, Any, str],
 ) -> None:
