@@ -43,15 +43,15 @@ test: tools ## Every check and test, offline: the stages run side by side, each 
 # --keep-going lets the others finish so every failure shows in one run.
 test-stages: terraform pytest checkov lint
 
-# The first run installs the virtual environment before the demo: say so at once, and let
-# pip tell its progress (PIP_VERBOSE=1 offsets the recipe's --quiet: pip's verbosity is
-# verbose minus quiet), without bars (fold counts bytes), folded at 100 columns like the rest.
+# The first run installs the virtual environment before the demo: say so at once; each
+# install step's command shows as it starts (pip bootstraps uv, uv installs the pinned
+# requirements), without progress bars (fold counts bytes), folded at 100 columns like the rest.
 demo: ## Run the module in a local AWS emulator (KEEP_WORKDIR=1 keeps its files)
 	@echo "make demo: the module applied into a local AWS emulator, one backup cycle, a report (2-4 min)"
 	@$(MAKE) -s --no-print-directory .tfcli/terraformrc
 	@if ! $(MAKE) --no-print-directory --question $(VENV)/.installed; then \
-	  echo "make demo: first installing $(VENV) from the pinned requirements (once, 1-2 min)..."; \
-	  PIP_VERBOSE=1 PIP_PROGRESS_BAR=off $(MAKE) --no-print-directory $(VENV)/.installed 2>&1 | fold -s -w 100; \
+	  echo "make demo: first installing $(VENV) from the pinned requirements (once, under a minute)..."; \
+	  PIP_PROGRESS_BAR=off $(MAKE) --no-print-directory $(VENV)/.installed 2>&1 | fold -s -w 100; \
 	fi
 	$(BIN)/python -m demo $(if $(KEEP_WORKDIR),--keep-workdir) $(DEMO_ARGS)
 
