@@ -285,8 +285,8 @@ def _patch_catch_to_self() -> None:
     def _set_next(self: Any, env: Any) -> None:
         caught = getattr(env, "_acb_caught_next", None)
         env._acb_caught_next = None
-        if caught is not None and caught == env.next_state_name:
-            return
+        if caught is not None and caught == self.name == env.next_state_name:
+            return  # the Catcher's choice: this state again
         set_next(self, env)
 
     _patch(catcher, "_eval_body", _eval_body)

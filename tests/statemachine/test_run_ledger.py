@@ -148,16 +148,13 @@ def test_executions_past_the_member_list_cap_still_count_and_end_as_their_outcom
         executions = sr.wait_all(world)
         assert len(executions) == len(instances)
         for execution in executions:
-            described = world.sfn.describe_execution(executionArn=execution["executionArn"])
+            arn = execution["executionArn"]
+            described = world.sfn.describe_execution(executionArn=arn)
             assert (described["status"], described.get("error")) == ("FAILED", "BackupFailed")
-            history = world.sfn.get_execution_history(
-                executionArn=execution["executionArn"], maxResults=1000
-            )["events"]
             recorded = [
-                e["stateEnteredEventDetails"]["name"]
-                for e in history
-                if e["type"] == "TaskStateEntered"
-                and e["stateEnteredEventDetails"]["name"] == "RecordRunOutcome"
+                e
+                for e in world.history(arn)
+                if e.get("stateEnteredEventDetails", {}).get("name") == "RecordRunOutcome"
             ]
             assert len(recorded) == 2  # refused the append, then recorded without it
         # Past the threshold's own message and the storm (the first 50 sent them): nothing
