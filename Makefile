@@ -14,7 +14,7 @@ COV_FLOOR     ?= 90
 INSTANCES     ?= 1000
 # make test: how many stages (and their set-up steps) run at once, and pytest's workers.
 TEST_JOBS      ?= 4
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 4
 
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.tfcli/terraformrc
 export TF_PLUGIN_CACHE_DIR := $(CURDIR)/.tfcli/plugin-cache
@@ -143,7 +143,7 @@ checkov: $(CHECKOV_VENV)/.installed ## checkov over the module: no failed check 
 	  --skip-path '.terraform' --skip-path 'node_modules' --skip-path '.venv'
 
 pytest: $(VENV)/.installed node_modules/.installed .tfcli/terraformrc ## Python tests with coverage of src/, on PYTEST_WORKERS workers
-	@rc=0; $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov=src --cov-report=term --cov-fail-under=$(COV_FLOOR) --durations=15 || rc=$$?; \
+	@rc=0; $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder --cov=src --cov-report=term --cov-fail-under=$(COV_FLOOR) --durations=15 || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then echo "pytest collected no tests: the suite is missing, which is a failure"; exit 1; fi; \
 	exit $$rc
 

@@ -10,7 +10,11 @@ Every test gets an `xdist_group`, and a group runs whole, in order, on one worke
 A test may name its own group with `@pytest.mark.xdist_group("name")` to share a world or a
 fixed port with tests in other files; that marker is kept.
 
-The loop-device group is the longest, so it is queued first; the rest fill the other worker.
+Groups are queued longest first (`make pytest` passes `--no-loadscope-reorder`, which keeps this
+order; xdist would otherwise queue the groups with the most tests first): the loop-device group,
+then the groups in FIRST, then the rest as collected. The two end-to-end groups mostly wait on
+Terraform's AWS provider (its SQS and KMS waiters poll for half a minute), so `make pytest` runs
+more workers than the machine has cores and they wait beside the tests that compute.
 Without xdist (a plain `pytest tests/x`), the markers are inert and the order is the same.
 
 Coverage of src/ (`make pytest` runs `--cov=src`) is traced only in the tests that can run src/
@@ -35,6 +39,14 @@ LOOP_DEVICES = ("ssm", "e2e/test_e2e_demo.py", "restore_validation/test_restore_
 # Relative to tests/: where no src/ code runs in pytest's process (see above), and exceptions.
 UNTRACED = ("statemachine", "emulator", "ssm", "e2e", "demo")
 TRACED = ("statemachine/test_run_ledger.py", "statemachine/schedule_run.py")
+# Relative to tests/: the groups queued right after the loop-device group, the longest first
+# (wall time on an idle machine: the smoke about 125 s, mostly waiting; the others compute).
+FIRST = (
+    "e2e/test_smoke_e2e.py",
+    "discovery/test_run_ledger_storm.py",
+    "fleet/test_fleet.py",
+    "statemachine/test_fault_matrix.py",
+)
 
 
 def _relative(item: pytest.Item) -> str:
@@ -60,8 +72,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(group_of(item)))
-    # Stable: within a group the collection order stays as it was.
-    items.sort(key=lambda item: group_of(item) != LOOP_GROUP)
+    # Stable: within a group, and among the groups not named, the collection order stays.
+    items.sort(key=_queue_position)
+
+
+def _queue_position(item: pytest.Item) -> int:
+    group = group_of(item)
+    if group == LOOP_GROUP:
+        return 0
+    return 1 + FIRST.index(group) if group in FIRST else 1 + len(FIRST)
 
 
 @pytest.hookimpl(hookwrapper=True)
