@@ -24,8 +24,10 @@ implementation; AWS runs JSONata 2.0.6) and fixes what moto does around the call
   ``$random()`` draws from the emulator's seeded generator (``emulator.concurrency.seed``),
   so a run with jitter repeats.
 
-Compiled expressions are cached; one evaluation of a compiled expression runs at a time
-(jsonata-python keeps per-evaluation state, such as ``$millis()``'s timestamp, on it).
+Compiled expressions are cached with the variable names they mention, the only ones
+converted and bound when they are evaluated; one evaluation of a compiled expression runs
+at a time (jsonata-python keeps per-evaluation state, such as ``$millis()``'s timestamp,
+on it).
 """
 
 from __future__ import annotations
