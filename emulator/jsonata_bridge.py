@@ -24,13 +24,16 @@ implementation; AWS runs JSONata 2.0.6) and fixes what moto does around the call
   ``$random()`` draws from the emulator's seeded generator (``emulator.concurrency.seed``),
   so a run with jitter repeats.
 
-Compiled expressions are cached; one evaluation of a compiled expression runs at a time
-(jsonata-python keeps per-evaluation state, such as ``$millis()``'s timestamp, on it).
+Compiled expressions are cached with the variable names they mention, the only ones
+converted and bound when they are evaluated; one evaluation of a compiled expression runs
+at a time (jsonata-python keeps per-evaluation state, such as ``$millis()``'s timestamp,
+on it).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -38,9 +41,13 @@ from typing import Any
 
 from ._patching import patch
 
-_cache: dict[str, tuple[Any, threading.Lock]] = {}
+_cache: dict[str, tuple[Any, threading.Lock, frozenset[str]]] = {}
 _cache_lock = threading.Lock()
 _clock_millis: list[Callable[[], int]] = []
+# A variable reference in JSONata: ``$name`` (a superset of what an expression reads: a
+# name inside a string literal or a local ``$x := ...`` matches too, which only binds more).
+_REFERENCE = re.compile(r"\$(\w+)")
+_NULL: list[Any] = []
 
 
 class JSONataError(Exception):
@@ -53,9 +60,11 @@ class Undefined(Exception):
 
 # --------------------------------------------------------------------------- values
 def _null() -> Any:
-    from jsonata import Utils
+    if not _NULL:
+        from jsonata import Utils
 
-    return Utils.NULL_VALUE
+        _NULL.append(Utils.NULL_VALUE)
+    return _NULL[0]
 
 
 def to_jsonata(value: Any) -> Any:
@@ -122,7 +131,7 @@ def _step_functions_functions() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- evaluation
-def _compiled(expression: str) -> tuple[Any, threading.Lock]:
+def _compiled(expression: str) -> tuple[Any, threading.Lock, frozenset[str]]:
     from jsonata import Jsonata
 
     with _cache_lock:
@@ -134,7 +143,8 @@ def _compiled(expression: str) -> tuple[Any, threading.Lock]:
                 raise JSONataError(f"{type(error).__name__}: {error}") from error
             compiled.set_output_convert_nulls(False)
             compiled.set_validate_input(False)
-            entry = _cache[expression] = (compiled, threading.Lock())
+            names = frozenset(_REFERENCE.findall(expression))
+            entry = _cache[expression] = (compiled, threading.Lock(), names)
         return entry
 
 
@@ -145,10 +155,14 @@ def evaluate(expression: str, variables: dict[str, Any] | None = None) -> Any:
     """
     from jsonata import Jsonata
 
-    compiled, lock = _compiled(expression)
+    compiled, lock, names = _compiled(expression)
     bindings = _step_functions_functions()
+    # Only the variables the expression names are converted: a state's scope holds every
+    # workflow variable (an SSM command's output among them), and converting them all for
+    # each of an execution's hundreds of expressions was most of the bridge's cost.
     for name, value in (variables or {}).items():
-        bindings[name] = to_jsonata(value)
+        if name in names:
+            bindings[name] = to_jsonata(value)
     with lock:
         Jsonata.CURRENT.jsonata = compiled  # $millis()/$now() read the current object
         try:
