@@ -22,7 +22,10 @@ code in pytest's own process: the trace function slows every line Python runs, s
 (tests/statemachine/test_fault_matrix.py took 66 s of CPU traced, 39 s untraced). The tests
 in UNTRACED exercise the emulator, the state machine's definition, the SSM document and the
 demo, whose Lambda functions run in processes of their own; tests/statemachine/test_run_ledger.py
-runs the discovery handler in-process and stays traced, like every other test.
+runs the discovery handler in-process and stays traced, like every other test. tests/fleet runs
+the discovery handler in-process too, but over the same lines tests/discovery covers: untraced,
+its fleets cost half the CPU (about 15 s a 60-instance fleet instead of 30) and the coverage
+report is the same to the line (2,372 statements, 88 missed, on a31fb9c).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ LOOP_GROUP = "loop-devices"
 # real freeze (tests/e2e), whether or not it is marked `root`.
 LOOP_DEVICES = ("ssm", "e2e/test_e2e_demo.py", "restore_validation/test_restore_document.py")
 # Relative to tests/: where no src/ code runs in pytest's process (see above), and exceptions.
-UNTRACED = ("statemachine", "emulator", "ssm", "e2e", "demo")
+UNTRACED = ("statemachine", "emulator", "ssm", "e2e", "demo", "fleet")
 TRACED = ("statemachine/test_run_ledger.py", "statemachine/schedule_run.py")
 # Relative to tests/: the groups queued right after the loop-device group, the longest first
 # (wall time on an idle machine: the smoke about 125 s, mostly waiting; the others compute).
