@@ -6,7 +6,6 @@
 # plan against 0.2 s). A validation that read anything else would not load in the fixture, and
 # those runs would fail.
 
-
 mock_provider "aws" {
   mock_data "aws_caller_identity" {
     defaults = { account_id = "111122223333", arn = "arn:aws:iam::111122223333:user/test" }
