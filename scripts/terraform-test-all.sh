@@ -3,7 +3,7 @@
 # provider) of all its test files where the directory holds tests (DIR/tests/*.tftest.hcl or
 # DIR/*.tftest.hcl), `terraform validate` where it holds none. `terraform test` validates the
 # configuration before its first run and fails on what validate reports, so a validate beside
-# it would only load the provider's schema again (about 5 s of CPU a directory). With
+# it would only load the provider's schema again (about 1 s of CPU a directory). With
 # --validate-only, every directory is validated and nothing tested.
 #
 # Every step runs side by side, TF_JOBS at a time (default 2): first the inits, then the tests
@@ -40,7 +40,8 @@
 # the caller set either), so it collects only when its heap reaches 1 GiB. With Go's default
 # (GOGC=100) Terraform spent about 40% of its CPU collecting: tests/variables.tftest.hcl took
 # 40 s of CPU, 23 s so, at a peak of 1.1 GB instead of 0.3 GB; two steps at a time stay well
-# inside the machine's memory. The shared provider keeps Go's default: its CPU hardly moves.
+# inside the machine's memory. The shared provider keeps Go's default: its CPU hardly moves
+# (with TF_SHARED_PROVIDER=0 the plugins a step starts inherit the step's settings).
 #
 # usage: terraform-test-all.sh [--validate-only] DIR...
 set -euo pipefail
