@@ -1,5 +1,7 @@
 # The root's API budget (docs/fleet.md): it reaches the state machine, and discovery's
 # start pace follows it unless discovery.start_rate_per_second says otherwise.
+# The runs that only expect a variable's failure plan tests/fixtures/root_variables, the
+# root's variables without its submodules (see variables.tftest.hcl).
 
 mock_provider "aws" {
   source = "./tests/mocks"
@@ -29,6 +31,9 @@ run "an_explicit_start_pace_is_accepted" {
 
 run "rejects_a_budget_key_that_names_no_api" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     api_budget = { calls_per_second = { "ssm:SendComand" = 1 } }
   }
@@ -37,6 +42,9 @@ run "rejects_a_budget_key_that_names_no_api" {
 
 run "rejects_a_share_of_zero" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     api_budget = { share_of_quota = 0 }
   }

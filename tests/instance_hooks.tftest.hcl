@@ -1,5 +1,7 @@
 # The instance document's fixed settings (hook directories, automatic-selection exclusions)
 # reach the document, and their validations reject what they should.
+# The runs that only expect a variable's failure plan tests/fixtures/root_variables, the
+# root's variables without its submodules (see variables.tftest.hcl).
 
 mock_provider "aws" {
   source = "./tests/mocks"
@@ -47,42 +49,63 @@ run "custom_hook_directories_and_exclusions" {
 
 run "rejects_relative_hook_directory" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { instance_hooks = { pre_freeze_dir = "etc/hooks" } }
   expect_failures = [var.instance_hooks]
 }
 
 run "rejects_traversing_hook_directory" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { instance_hooks = { post_thaw_dir = "/etc/../tmp" } }
   expect_failures = [var.instance_hooks]
 }
 
 run "rejects_quote_in_hook_directory" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { instance_hooks = { pre_freeze_dir = "/etc/h'; reboot; '" } }
   expect_failures = [var.instance_hooks]
 }
 
 run "rejects_usr_sbin_as_hook_directory" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { instance_hooks = { post_thaw_dir = "/usr/sbin" } }
   expect_failures = [var.instance_hooks]
 }
 
 run "rejects_top_level_hook_directory" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { instance_hooks = { pre_freeze_dir = "/opt" } }
   expect_failures = [var.instance_hooks]
 }
 
 run "rejects_relative_exclusion" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { auto_selection_exclusions = ["var/log/audit"] }
   expect_failures = [var.auto_selection_exclusions]
 }
 
 run "rejects_exclusion_with_trailing_slash" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { auto_selection_exclusions = ["/tmp/"] }
   expect_failures = [var.auto_selection_exclusions]
 }

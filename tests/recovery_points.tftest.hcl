@@ -1,4 +1,6 @@
 # The root module wires the vault protection and the optional restore testing.
+# The runs that only expect a variable's failure plan tests/fixtures/root_variables, the
+# root's variables without its submodules (see variables.tftest.hcl).
 
 mock_provider "aws" {
   source = "./tests/mocks"
@@ -60,6 +62,9 @@ run "restore_tests_the_chosen_schedules" {
 
 run "rejects_restore_testing_of_unknown_schedule" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { restore_testing = { enabled = true, schedules = ["weekly"] } }
   expect_failures = [var.restore_testing]
 }

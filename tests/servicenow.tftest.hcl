@@ -1,4 +1,6 @@
 # ServiceNow delivery and the alarm route, composed by the root module.
+# The runs that only expect a variable's failure plan tests/fixtures/root_variables, the
+# root's variables without its submodules (see variables.tftest.hcl).
 
 mock_provider "aws" {
   source = "./tests/mocks"
@@ -74,6 +76,9 @@ run "brought_topic_carries_the_alarms" {
 
 run "rejects_jsonv2_as_a_subscription" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     notifications = { subscriptions = { servicenow = { protocol = "https", endpoint = "https://acme.service-now.com/api/global/em/jsonv2", raw_message_delivery = true, endpoint_auto_confirms = true } } }
   }
@@ -82,12 +87,18 @@ run "rejects_jsonv2_as_a_subscription" {
 
 run "rejects_credentials_for_a_secret_arn" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { servicenow = { instance_url = "https://acme.service-now.com", secret_arn = "admin:password" } }
   expect_failures = [var.servicenow]
 }
 
 run "rejects_the_jsonv2_url_as_instance_url" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { servicenow = { instance_url = "https://acme.service-now.com/api/global/em/jsonv2", secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:acb/servicenow-AbCdEf" } }
   expect_failures = [var.servicenow]
 }
@@ -107,18 +118,27 @@ run "the_consistency_share_alarm_is_configured_from_monitoring" {
 
 run "rejects_a_share_alarm_on_application_consistent" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { monitoring = { consistency_share_alarms = { application-consistent = 90 } } }
   expect_failures = [var.monitoring]
 }
 
 run "rejects_a_share_window_beyond_7_days" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { monitoring = { consistency_share_alarm_hours = 200 } }
   expect_failures = [var.monitoring]
 }
 
 run "rejects_hours_for_an_unknown_schedule" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables { monitoring = { recovery_point_alarm_hours = { weekly = 24 } } }
   expect_failures = [var.monitoring]
 }

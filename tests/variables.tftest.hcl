@@ -1,12 +1,20 @@
 # Every validation of the root module's variables rejects what it should.
 # The positive runs (defaults, the complete example's shape) live in module.tftest.hcl.
 #
-# A root plan costs about 2 s of CPU even when a validation stops it, so a run may hold one bad
-# value of each of two variables (a comment names each) and expect each to fail: a missing
-# failure names its variable. A variable never has two bad values in one run (the run could
-# then pass on the wrong rule). A validation that reads another variable is not evaluated when
-# that one fails, so variables so linked never share a run: schedules read vault, and
-# discovery reads schedules; opt_out_tag_key reads selection_tag_key.
+# Each run plans tests/fixtures/root_variables, whose variables.tf is a symbolic link to the
+# root's: the same variables and validations, without the submodules. Every validation of the
+# root reads variables only, so a value is rejected there exactly when the root rejects it; a
+# plan of the fixture costs about 0.03 s of CPU, of the whole root about 0.5 s (tests/
+# servicenow, instance_hooks, api_budget and recovery_points plan it too for their runs that only
+# expect a variable's failure). Should a validation ever read a local value, a resource or a
+# module's output, the fixture would not load (an undeclared reference) and these runs would fail:
+# such a validation needs runs without the module block, planning the root.
+#
+# A run may hold one bad value of each of two variables (a comment names each) and expect each to
+# fail: a missing failure names its variable. A variable never has two bad values in one run (the
+# run could then pass on the wrong rule). A validation that reads another variable is not
+# evaluated when that one fails, so variables so linked never share a run: schedules read vault,
+# and discovery reads schedules; opt_out_tag_key reads selection_tag_key.
 
 mock_provider "aws" {
   source = "./tests/mocks"
@@ -14,6 +22,9 @@ mock_provider "aws" {
 
 run "rejects_no_schedule_and_brought_topic_without_arn" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # no schedule: var.schedules
     schedules = {}
@@ -25,6 +36,9 @@ run "rejects_no_schedule_and_brought_topic_without_arn" {
 
 run "rejects_bad_schedule_name_and_bad_topic_arn" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # bad schedule name: var.schedules
     schedules = { "Nightly_Run" = { schedule_expression = "cron(0 1 * * ? *)" } }
@@ -36,6 +50,9 @@ run "rejects_bad_schedule_name_and_bad_topic_arn" {
 
 run "rejects_five_field_cron_and_aws_managed_topic_key" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # five field cron: var.schedules
     schedules = { nightly = { schedule_expression = "cron(0 1 * * *)" } }
@@ -47,6 +64,9 @@ run "rejects_five_field_cron_and_aws_managed_topic_key" {
 
 run "rejects_bad_rate_and_topics_without_any_key" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # bad rate: var.schedules
     schedules = { nightly = { schedule_expression = "rate(0 hours)" } }
@@ -58,6 +78,9 @@ run "rejects_bad_rate_and_topics_without_any_key" {
 
 run "rejects_bad_timezone_and_storm_threshold_out_of_range" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # bad timezone: var.schedules
     schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", timezone = "Paris time" } }
@@ -69,6 +92,9 @@ run "rejects_bad_timezone_and_storm_threshold_out_of_range" {
 
 run "rejects_retention_out_of_range_and_plain_http_subscription" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # retention out of range: var.schedules
     schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", retention_days = 0 } }
@@ -80,6 +106,9 @@ run "rejects_retention_out_of_range_and_plain_http_subscription" {
 
 run "rejects_flexible_window_out_of_range_and_https_subscription_to_http_url" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # flexible window out of range: var.schedules
     schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", flexible_window_minutes = 2000 } }
@@ -91,6 +120,9 @@ run "rejects_flexible_window_out_of_range_and_https_subscription_to_http_url" {
 
 run "rejects_bad_tag_value_and_bad_email_subscription" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # bad tag value: var.schedules
     schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", tag_value = "night$(id)" } }
@@ -102,6 +134,9 @@ run "rejects_bad_tag_value_and_bad_email_subscription" {
 
 run "rejects_schedule_freeze_out_of_range_and_bad_filter_policy" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # schedule freeze out of range: var.schedules
     schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", max_freeze_seconds = 14 } }
@@ -113,6 +148,9 @@ run "rejects_schedule_freeze_out_of_range_and_bad_filter_policy" {
 
 run "rejects_schedule_bad_fallback_and_subscriptions_on_brought_topic" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # schedule bad fallback: var.schedules
     schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", on_freeze_failure = "ignore" } }
@@ -128,6 +166,9 @@ run "rejects_schedule_bad_fallback_and_subscriptions_on_brought_topic" {
 
 run "rejects_schedule_bad_stopped_policy_and_bad_copy_destination" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # schedule bad stopped policy: var.schedules
     schedules = { nightly = { schedule_expression = "cron(0 1 * * ? *)", stopped_instances = "start" } }
@@ -139,6 +180,9 @@ run "rejects_schedule_bad_stopped_policy_and_bad_copy_destination" {
 
 run "rejects_two_schedules_same_tag_value_and_copy_retention_out_of_range" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # two schedules same tag value: var.schedules
     schedules = {
@@ -156,6 +200,9 @@ run "rejects_two_schedules_same_tag_value_and_copy_retention_out_of_range" {
 # lock's cross-variable one included.
 run "rejects_one_bad_schedule_among_good_ones_and_duplicate_copy_destination" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # one bad schedule among good ones: var.schedules
     schedules = {
@@ -174,6 +221,9 @@ run "rejects_one_bad_schedule_among_good_ones_and_duplicate_copy_destination" {
 
 run "rejects_retention_outside_vault_lock_and_bad_name_prefix" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # retention outside vault lock: var.schedules
     vault     = { lock = { min_retention_days = 30 } }
@@ -186,6 +236,9 @@ run "rejects_retention_outside_vault_lock_and_bad_name_prefix" {
 
 run "rejects_one_schedule_outside_vault_lock_among_good_ones_and_freeze_too_short" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # one schedule outside vault lock among good ones: var.schedules
     vault = { lock = { min_retention_days = 7, max_retention_days = 30 } }
@@ -201,6 +254,9 @@ run "rejects_one_schedule_outside_vault_lock_among_good_ones_and_freeze_too_shor
 
 run "rejects_bad_vault_name_and_aws_reserved_selection_tag_key" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # bad vault name: var.vault
     vault = { name = "a" }
@@ -212,6 +268,9 @@ run "rejects_bad_vault_name_and_aws_reserved_selection_tag_key" {
 
 run "rejects_existing_vault_without_name_and_bad_opt_out_tag_key" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # existing vault without name: var.vault
     vault = { create = false }
@@ -223,6 +282,9 @@ run "rejects_existing_vault_without_name_and_bad_opt_out_tag_key" {
 
 run "rejects_aws_managed_vault_key_and_bad_fallback" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # aws managed vault key: var.vault
     vault = { kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:alias/aws/backup" }
@@ -234,6 +296,9 @@ run "rejects_aws_managed_vault_key_and_bad_fallback" {
 
 run "rejects_vault_key_alias_and_bad_stopped_policy" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # vault key alias: var.vault
     vault = { kms_key_arn = "alias/my-key" }
@@ -245,6 +310,9 @@ run "rejects_vault_key_alias_and_bad_stopped_policy" {
 
 run "rejects_vault_key_created_and_given_and_bad_permissions_boundary" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # vault key created and given: var.vault
     vault = { create_kms_key = true, kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555" }
@@ -256,6 +324,9 @@ run "rejects_vault_key_created_and_given_and_bad_permissions_boundary" {
 
 run "rejects_vault_without_any_key_and_bad_log_retention" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # vault without any key: var.vault
     vault = { create_kms_key = false }
@@ -267,6 +338,9 @@ run "rejects_vault_without_any_key_and_bad_log_retention" {
 
 run "rejects_lock_on_existing_vault_and_bad_log_key" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # lock on existing vault: var.vault
     vault = { create = false, name = "existing", lock = { min_retention_days = 7 } }
@@ -278,6 +352,9 @@ run "rejects_lock_on_existing_vault_and_bad_log_key" {
 
 run "rejects_lock_min_out_of_range_and_opt_out_equal_to_selection_key" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     # lock min out of range: var.vault
     vault = { lock = { min_retention_days = 0 } }
@@ -289,6 +366,9 @@ run "rejects_lock_min_out_of_range_and_opt_out_equal_to_selection_key" {
 
 run "rejects_lock_max_below_min" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     vault = { lock = { min_retention_days = 30, max_retention_days = 7 } }
   }
@@ -297,6 +377,9 @@ run "rejects_lock_max_below_min" {
 
 run "rejects_short_lock_grace_period" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     vault = { lock = { min_retention_days = 7, changeable_for_days = 2 } }
   }
@@ -305,6 +388,9 @@ run "rejects_short_lock_grace_period" {
 
 run "rejects_old_runtime" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     discovery = { runtime = "python3.9" }
   }
@@ -313,6 +399,9 @@ run "rejects_old_runtime" {
 
 run "rejects_bad_architecture" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     discovery = { architecture = "arm" }
   }
@@ -321,6 +410,9 @@ run "rejects_bad_architecture" {
 
 run "rejects_memory_out_of_range" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     discovery = { memory_size = 64 }
   }
@@ -329,6 +421,9 @@ run "rejects_memory_out_of_range" {
 
 run "rejects_timeout_out_of_range" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     discovery = { timeout = 901 }
   }
@@ -337,6 +432,9 @@ run "rejects_timeout_out_of_range" {
 
 run "rejects_concurrency_out_of_range" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     discovery = { max_concurrency = 0 }
   }
@@ -345,6 +443,9 @@ run "rejects_concurrency_out_of_range" {
 
 run "rejects_rate_over_quota" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     discovery = { start_rate_per_second = 1000 }
   }
@@ -353,6 +454,9 @@ run "rejects_rate_over_quota" {
 
 run "rejects_a_not_selected_reporter_that_is_no_schedule" {
   command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
   variables {
     discovery = { not_selected_reporter = "weekly" }
   }
