@@ -22,10 +22,11 @@ import pytest
 from emulator.fleet import FleetConfig, FleetRun, run_fleet
 from emulator.fleet_figures import figures, invariant_breaches, peak_frozen
 
-# Each execution costs moto's interpreter about 0.3 s of CPU, and this module runs three
-# fleets: 60 keeps it under a minute of CPU. With the module's default budget (10 freeze
-# slots, 0.33 starts a second) 60 instances keep most slots busy.
-FLEET = 60
+# "A few hundred concurrent instances" (issue 10): with the module's default budget (10
+# freeze slots, 0.33 starts a second) 200 keep every slot busy for most of the run. Each
+# execution costs moto's interpreter about 0.2 s of CPU untraced (tests/conftest.py pauses
+# coverage here), and this module runs three fleets: about 115 s of CPU, 90 s of wall.
+FLEET = 200
 CONFIG = FleetConfig(instances=FLEET, seed=11, other_tenants=0.3)
 # A bound on a hang, not a timing assertion: three fleets in two processes on a loaded
 # two-core machine.
@@ -116,6 +117,9 @@ def _over_budget(result: dict[str, Any]) -> dict[str, tuple[int, float]]:
 
 
 def test_no_api_peak_exceeds_its_budget_but_send_command(result: dict[str, Any]) -> None:
+    # True of this seed's run, not bounded by construction: the benchmark's own seed at 200
+    # instances peaks DescribeBackupJob at 6 against 5 (docs/fleet.md, Not yet). A change
+    # that makes the calls bunch up still shows here.
     over = _over_budget(result)
     over.pop("ssm:SendCommand", None)
     assert over == {}
