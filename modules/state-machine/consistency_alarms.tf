@@ -62,8 +62,3 @@ resource "aws_cloudwatch_metric_alarm" "consistency_share" {
     }
   }
 }
-
-output "consistency_alarm_names" {
-  description = "Names of the consistency share alarms, by key <label>-share (by default crash-consistent-timeout-share)."
-  value       = { for label, a in aws_cloudwatch_metric_alarm.consistency_share : "${label}-share" => a.alarm_name }
-}

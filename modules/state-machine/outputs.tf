@@ -61,3 +61,8 @@ output "dashboard_name" {
   description = "Name of the CloudWatch dashboard (runs, failures, freeze window)."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
+
+output "consistency_alarm_names" {
+  description = "Names of the consistency share alarms, by key <label>-share (by default crash-consistent-timeout-share)."
+  value       = { for label, a in aws_cloudwatch_metric_alarm.consistency_share : "${label}-share" => a.alarm_name }
+}
