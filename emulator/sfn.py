@@ -13,6 +13,8 @@ Each patch names the AWS behaviour it emulates. They are applied by
   a single match of ``$.a[*].b[*].c`` and a one-element list for ``$.a[0].b``.
 * Choice ``Timestamp*`` rules accept RFC 3339 with fractional seconds, as AWS does
   (moto only accepts ``%Y-%m-%dT%H:%M:%SZ``).
+* A Wait state's ``Timestamp`` is reached on the emulated clock, truncated to the
+  second as AWS documents (moto subtracts the host's naive local time).
 * ``aws-sdk:*`` tasks: parameters written in PascalCase reach botocore under the
   API's own member names (AWS: "Parameters in Step Functions are expressed in
   PascalCase, even if the native service API is in camelCase"); responses come
@@ -293,6 +295,33 @@ def _patch_catch_to_self() -> None:
     _patch(state_module.CommonStateField, "_set_next", _set_next)
 
 
+def _patch_wait_timestamp(clock: EmulatedClock) -> None:
+    """A Wait state's Timestamp is reached on the emulated clock, truncated to the second.
+
+    AWS: "Step Functions considers the time value up to seconds and truncates milliseconds"
+    (Developer Guide, Wait state); moto measures it against the host's naive local time.
+    """
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
+        timestamp as wait_timestamp,
+    )
+
+    def _timestamp_wait_seconds(self: Any, env: Any) -> float:
+        self.string.eval(env=env)
+        text = env.stack.pop()
+        parsed = self._from_timestamp_string(timestamp=text)  # drops the fraction
+        if parsed is None:
+            raise FailureEventException(self._create_failure_event(env, text))
+        wait = parsed.replace(tzinfo=_dt.UTC).timestamp() - clock.now().timestamp()
+        # A microsecond more: the clock adds floats, and the wait must never end before the
+        # timestamp (104.99999995 instead of 105 would end in the second before).
+        return max(0.0, wait + 1e-6)
+
+    _patch(wait_timestamp.Timestamp, "_get_wait_seconds", _timestamp_wait_seconds)
+
+
 # --------------------------------------------------------------------------- install
 def install(clock: EmulatedClock, fast_waits: bool = True) -> None:
     _clock_ref[:] = [clock]
@@ -352,6 +381,8 @@ def install(clock: EmulatedClock, fast_waits: bool = True) -> None:
         "datetime",
         types.SimpleNamespace(datetime=_ClockDatetime, timezone=_dt.timezone),
     )
+
+    _patch_wait_timestamp(clock)
 
     # Choice Timestamp* rules: RFC 3339 with fractional seconds.
     def _string_to_timestamp(string: str) -> _dt.datetime | None:
