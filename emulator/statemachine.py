@@ -333,6 +333,21 @@ class World:
             input=json.dumps(execution_input),
         )["executionArn"]
 
+    def run_definition(
+        self, definition: dict[str, Any], execution_input: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """A state machine of ``definition`` (a probe beside the module's), one execution of it
+        run to its end: its DescribeExecution and its ARN (for ``history``)."""
+        arn = self.sfn.create_state_machine(
+            name=f"probe-{time.monotonic_ns()}",
+            definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/x",
+        )["stateMachineArn"]
+        execution = self.sfn.start_execution(
+            stateMachineArn=arn, name="probe", input=json.dumps(execution_input or {})
+        )["executionArn"]
+        return self.wait(execution), execution
+
     def wait(self, execution_arn: str, timeout: float | None = None) -> dict[str, Any]:
         timeout = WAIT_SECONDS if timeout is None else timeout
         deadline = time.monotonic() + timeout

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from emulator.statemachine import ACCOUNT, GUARD_TABLE, emulated_aws
+from emulator.statemachine import GUARD_TABLE, emulated_aws
 
 
 def test_a_catcher_naming_its_own_state_runs_it_again() -> None:
@@ -41,13 +41,7 @@ def test_a_catcher_naming_its_own_state_runs_it_again() -> None:
         },
     }
     with emulated_aws() as world:
-        arn = world.sfn.create_state_machine(
-            name="catch-to-self",
-            definition=json.dumps(definition),
-            roleArn=f"arn:aws:iam::{ACCOUNT}:role/x",
-        )["stateMachineArn"]
-        execution = world.sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
-        described = world.wait(execution)
+        described, execution = world.run_definition(definition)
         history = world.history(execution)
         item = world.guard_item("i-0123456789abcdef0")
     entered = [

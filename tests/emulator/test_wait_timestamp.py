@@ -10,18 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from emulator.statemachine import ACCOUNT, emulated_aws
+from emulator.statemachine import emulated_aws
 
 
 def _run(definition: dict) -> tuple[dict, list[dict]]:
     with emulated_aws() as world:
-        arn = world.sfn.create_state_machine(
-            name="wait-timestamp",
-            definition=json.dumps(definition),
-            roleArn=f"arn:aws:iam::{ACCOUNT}:role/x",
-        )["stateMachineArn"]
-        execution = world.sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
-        return world.wait(execution), world.history(execution)
+        described, execution = world.run_definition(definition)
+        return described, world.history(execution)
 
 
 def _at(history: list[dict], event_type: str) -> dt.datetime:

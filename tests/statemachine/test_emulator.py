@@ -476,18 +476,6 @@ def _no_retries():
 
 
 # ------------------------------------------------------------------ interpreter fidelity
-def run_definition(world: World, definition: dict, execution_input: dict) -> dict:
-    arn = world.sfn.create_state_machine(
-        name=f"probe-{time.monotonic_ns()}",
-        definition=json.dumps(definition),
-        roleArn=f"arn:aws:iam::{ACCOUNT}:role/x",
-    )["stateMachineArn"]
-    execution = world.sfn.start_execution(
-        stateMachineArn=arn, name="probe", input=json.dumps(execution_input)
-    )["executionArn"]
-    return world.wait(execution)
-
-
 def test_interpreter_behaves_like_step_functions(world: World) -> None:
     instance_id = world.instance()
     before = emulator.clock.now()
@@ -538,7 +526,7 @@ def test_interpreter_behaves_like_step_functions(world: World) -> None:
             "Done": {"Type": "Succeed"},
         },
     }
-    described = run_definition(world, definition, {"id": instance_id})
+    described, _ = world.run_definition(definition, {"id": instance_id})
     assert described["status"] == "SUCCEEDED", described
     output = json.loads(described["output"])
     assert output["d"]["states"] == ["running"]  # a list, as on AWS, even for one match
