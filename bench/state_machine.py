@@ -203,7 +203,7 @@ def main() -> None:
     preflight = copy_preflight()
 
     print("History of one successful run, by backup job duration (default timings: job poll")
-    print("30 s doubling to 900 s; limit 25,000 events per execution)")
+    print("60 s doubling to 1,200 s; limit 25,000 events per execution)")
     if before:
         print_measure(f"before (JSONPath, commit {BASELINE})", before)
     else:

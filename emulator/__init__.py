@@ -14,6 +14,7 @@ from . import (
     backup,
     cloudwatch,
     dynamodb_atomic,
+    dynamodb_transactions,
     faults,
     kms,
     lambda_async,
@@ -74,6 +75,7 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         lambda_async.install()
         cloudwatch.install()
         dynamodb_atomic.install()
+        dynamodb_transactions.install()
         _state["installed"] = True
     return clock
 

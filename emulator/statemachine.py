@@ -61,8 +61,8 @@ TEMPLATE_VARIABLES: dict[str, Any] = {
     "thaw_margin_seconds": 8,
     "thaw_max_attempts": 3,
     "clock_skew_margin_seconds": 2,
-    "job_poll_initial_seconds": 30,
-    "job_poll_max_seconds": 900,
+    "job_poll_initial_seconds": 60,
+    "job_poll_max_seconds": 1200,
     "job_wait_max_seconds": 612000,
     "complete_window_minutes": 10080,
     "copy_poll_initial_seconds": 60,
@@ -70,6 +70,8 @@ TEMPLATE_VARIABLES: dict[str, Any] = {
     "copy_wait_max_seconds": 259200,
     "guard_ttl_seconds": 2592000,
     "freeze_slots": 10,  # modules/state-machine/budget.tf with the default budget
+    "send_command_gate_calls": 1,  # the same
+    "job_poll_gate_calls": 5,  # the same
     "slot_wait_seconds": 5,
     "slot_wait_max_seconds": 21600,
     "notify_on_success": "false",

@@ -60,4 +60,11 @@ locals {
     local.api_budget["states:StateTransition"] / 80,
     local.freeze_slots / local.typical_freeze_window_seconds,
   )) / 100)
+
+  # The pace gates (docs/contracts.md section 9) count calls per second in the guard
+  # table. A call made without a wait after its reservation lands within a second of it,
+  # so a second holds the calls reserved in it and in the one before: half the budget per
+  # second. A poll waits until the start of its reserved second: the whole budget.
+  send_command_gate_calls = max(1, floor(local.api_budget["ssm:SendCommand"] / 2))
+  job_poll_gate_calls     = max(1, floor(local.api_budget["backup:DescribeBackupJob"]))
 }

@@ -27,9 +27,9 @@ locals {
   run_summary_function_arn = var.run_summary_function_name == null ? "" : "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${var.run_summary_function_name}"
   log_group_name           = "/aws/vendedlogs/states/${local.state_machine_name}"
 
-  # About 9 history events per job poll and 9 per copy poll at the maximum interval (Wait,
-  # Task, Choice), plus ~250 for everything else (bench/state_machine.py measures them).
-  worst_case_history_events = 250 + 9 * ceil(var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds) + 9 * max(1, length(var.copy_destination_vault_arns)) * ceil(var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds)
+  # About 14 history events per job poll (gate, Wait, Task, Choice) and 9 per copy poll at
+  # the maximum interval, plus ~250 for everything else (bench/state_machine.py measures them).
+  worst_case_history_events = 250 + 14 * ceil(var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds) + 9 * max(1, length(var.copy_destination_vault_arns)) * ceil(var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds)
 
   # Every ${...} of the template, and nothing else (tests/statemachine checks both ways).
   definition_variables = {
@@ -56,6 +56,8 @@ locals {
     copy_wait_max_seconds     = var.timings.copy_wait_max_seconds
     guard_ttl_seconds         = var.timings.guard_ttl_seconds
     freeze_slots              = local.freeze_slots
+    send_command_gate_calls   = local.send_command_gate_calls
+    job_poll_gate_calls       = local.job_poll_gate_calls
     slot_wait_seconds         = var.timings.slot_wait_seconds
     slot_wait_max_seconds     = var.timings.slot_wait_max_seconds
     run_ledger_table_name     = local.run_ledger_name

@@ -182,8 +182,8 @@ variable "timings" {
     thaw_margin_seconds       = optional(number, 8)
     thaw_max_attempts         = optional(number, 3)
     clock_skew_margin_seconds = optional(number, 2)
-    job_poll_initial_seconds  = optional(number, 30)
-    job_poll_max_seconds      = optional(number, 900)
+    job_poll_initial_seconds  = optional(number, 60)
+    job_poll_max_seconds      = optional(number, 1200)
     job_wait_max_seconds      = optional(number, 612000)
     complete_window_minutes   = optional(number, 10080)
     copy_poll_initial_seconds = optional(number, 60)
@@ -228,7 +228,7 @@ variable "timings" {
 
   validation {
     condition     = var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds <= 1000 && var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds <= 1000
-    error_message = "job_wait_max_seconds / job_poll_max_seconds and copy_wait_max_seconds / copy_poll_max_seconds must each be at most 1000 polls: an execution's history is limited to 25,000 events (about 9 per poll)."
+    error_message = "job_wait_max_seconds / job_poll_max_seconds and copy_wait_max_seconds / copy_poll_max_seconds must each be at most 1000 polls: an execution's history is limited to 25,000 events (about 14 per job poll, 9 per copy poll)."
   }
 
   validation {

@@ -25,6 +25,8 @@ FREEZE_WINDOW = "FreezeWindow"  # the Parallel state holding the freeze attempt
 FREEZE_ATTEMPT = "SendFreezeCommand"
 WINDOW_EXIT = "LeaveFreezeWindow"
 THAW = "SendThawCommand"
+THAW_GATE = "ReserveThawCommand"
+THAW_WAIT = "WaitForThawCommand"
 GUARD_RELEASE = "ReleaseInstanceGuard"
 GUARDED_ENTRIES = ("DescribeInstance",)  # where a run goes once it holds the guard
 TERMINAL_TYPES = ("Succeed", "Fail")
@@ -207,8 +209,17 @@ def test_the_freeze_window_is_one_construct_whose_every_exit_is_the_thaw(templat
     window = template["States"][FREEZE_WINDOW]
     assert window["Type"] == "Parallel"
     assert window["Branches"][0]["StartAt"] == FREEZE_ATTEMPT
-    # Every exit of the construct, success or error, is the thaw.
-    assert successors(window) == [THAW] * len(successors(window))
+    # Every exit of the construct, success or error, is the thaw, through its pace gate
+    # (section 9) whose every exit is the thaw too.
+    assert successors(window) == [THAW_GATE] * len(successors(window))
+    gate = template["States"][THAW_GATE]
+    assert set(successors(gate)) == {THAW_GATE, THAW_WAIT, THAW}
+    assert successors(template["States"][THAW_WAIT]) == [THAW]
+    assert gate["Catch"][-1] == {
+        "ErrorEquals": ["States.ALL"],
+        "Next": THAW,
+        "Assign": {"thawAt": 0},
+    }
     assert [c["ErrorEquals"] for c in window["Catch"]] == [["States.ALL"]]
     # Inside, no path ends anywhere but the window's exit, and nothing fails on its own.
     states = window_states(template)
@@ -276,6 +287,10 @@ def test_every_task_has_a_timeout_and_retries_outside_the_window(template) -> No
                 assert isinstance(timeout, str), name
                 assert "$w.thawBy" in timeout, name
                 continue
+            if name == THAW_GATE:
+                # The thaw's gate never retries: a failure of any kind sends the thaw at once.
+                assert state["Catch"][-1]["Next"] == THAW, name
+                continue
             assert state.get("Retry"), f"{name} has no Retry"
 
 
@@ -341,7 +356,13 @@ def test_only_contract_labels_stages_and_severities(template) -> None:
 def test_polling_intervals_come_from_the_settings(template) -> None:
     for states in all_graphs(template):
         for name, state in states.items():
-            if state["Type"] == "Wait":
+            if state["Type"] == "Wait" and "Timestamp" in state:
+                # A gated call waits for the second its gate reserved: a job poll's, a poll
+                # interval ahead; the thaw's, at most a few seconds.
+                assert name in {"WaitForBackupJob", THAW_WAIT}, name
+                assert "$pollAt" in state["Timestamp"] or "$thawAt" in state["Timestamp"], name
+                assert "$jobPoll" in json.dumps(template["States"]["ReserveJobPoll"]["Arguments"])
+            elif state["Type"] == "Wait":
                 assert str(state.get("Seconds")).startswith("{%"), name
                 assert re.search(r"\$cfg\.|\$jobPoll|\$copy\.poll", state["Seconds"]), name
 

@@ -62,6 +62,10 @@ run "default_budget_is_half_of_each_quota" {
     error_message = "The default start pace must be the slots' turnover (10 slots / 30 s), the tightest of the budgets' limits."
   }
   assert {
+    condition     = output.admission.send_command_gate_calls == 1 && output.admission.job_poll_gate_calls == 5
+    error_message = "The default gates: one SendCommand per reserved second (a second then holds at most 2, under the budget of 2.5) and five DescribeBackupJob polls (the whole budget: a poll waits until the start of its second)."
+  }
+  assert {
     condition     = strcontains(aws_sfn_state_machine.this.definition, "$number('10')")
     error_message = "The definition must carry the number of freeze slots."
   }
@@ -83,6 +87,10 @@ run "budgets_move_the_slots_and_the_pace" {
   assert {
     condition     = output.admission.start_rate_per_second == 0.5
     error_message = "A SendCommand budget of 1/s must hold the start pace at 0.5/s (two commands per instance)."
+  }
+  assert {
+    condition     = output.admission.send_command_gate_calls == 1 && output.admission.job_poll_gate_calls == 8
+    error_message = "The gates follow the budgets, never below one call per reserved second: SendCommand 1/s gives 1, DescribeBackupJob 8/s (0.8 of 10) gives 8."
   }
 }
 

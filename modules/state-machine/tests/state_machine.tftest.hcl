@@ -75,8 +75,8 @@ run "state_machine_logs_traces_and_renders_its_definition" {
     error_message = "SendCommand must pin DocumentVersion to var.ssm_document_version."
   }
   assert {
-    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.job_poll_initial_seconds == "{% $number('30') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.thaw_margin_seconds == "{% $number('8') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.command_wait_max_seconds == "{% $number('120') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.notify_on_success == "{% 'false' = 'true' %}"
-    error_message = "Timings must be rendered from var.timings' defaults (job poll 30 s, thaw margin 8 s, command wait 120 s) and notify_on_success as a JSON boolean."
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.job_poll_initial_seconds == "{% $number('60') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.thaw_margin_seconds == "{% $number('8') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.command_wait_max_seconds == "{% $number('120') %}" && jsondecode(aws_sfn_state_machine.this.definition).States.CheckInput.Assign.cfg.notify_on_success == "{% 'false' = 'true' %}"
+    error_message = "Timings must be rendered from var.timings' defaults (job poll 60 s, thaw margin 8 s, command wait 120 s) and notify_on_success as a JSON boolean."
   }
   assert {
     condition     = jsondecode(aws_sfn_state_machine.this.definition).StartAt == "CheckInput" && jsondecode(aws_sfn_state_machine.this.definition).QueryLanguage == "JSONata"
@@ -509,7 +509,7 @@ run "rejects_initial_poll_above_maximum" {
     source = "./tests/fixtures/variables"
   }
   variables {
-    timings = { job_poll_initial_seconds = 1000 }
+    timings = { job_poll_initial_seconds = 1500 }
   }
   expect_failures = [var.timings]
 }
