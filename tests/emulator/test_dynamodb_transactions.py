@@ -4,28 +4,9 @@ The undo copies only the items a transaction names; moto's own undo (a copy of e
 table named) is switched off, so these fail if the item-by-item undo is wrong.
 """
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.dynamodb import models
-
-from emulator import dynamodb_atomic, dynamodb_transactions
-
-
-@pytest.fixture
-def ddb():
-    dynamodb_atomic.install()
-    dynamodb_transactions.install()
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
 
 
 def _add(key: str, condition: str | None = None) -> dict:
