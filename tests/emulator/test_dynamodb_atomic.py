@@ -4,10 +4,28 @@ conditional writes promise (emulator/dynamodb_atomic.py)."""
 import sys
 import threading
 
+import boto3
 import pytest
+from moto import mock_aws
+
+from emulator import dynamodb_atomic
 
 WRITERS = 8
 EACH = 50
+
+
+@pytest.fixture
+def ddb():
+    dynamodb_atomic.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
 
 
 @pytest.fixture
