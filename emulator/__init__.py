@@ -14,7 +14,6 @@ from . import (
     backup,
     cloudwatch,
     dynamodb_atomic,
-    dynamodb_transactions,
     faults,
     kms,
     lambda_async,
@@ -75,7 +74,6 @@ def install(fast_waits: bool = True) -> EmulatedClock:
         lambda_async.install()
         cloudwatch.install()
         dynamodb_atomic.install()
-        dynamodb_transactions.install()
         _state["installed"] = True
     return clock
 

@@ -42,7 +42,7 @@ ITEM_OPERATIONS = (
 )
 
 
-def atomic(method: Any) -> Any:
+def _atomic(method: Any) -> Any:
     @functools.wraps(method)
     def one_step(self: Any, *args: Any, **kwargs: Any) -> Any:
         with _lock:
@@ -53,4 +53,4 @@ def atomic(method: Any) -> Any:
 
 def install() -> None:
     for name in ITEM_OPERATIONS:
-        patch(DynamoDBBackend, name, atomic(original(DynamoDBBackend, name)))
+        patch(DynamoDBBackend, name, _atomic(original(DynamoDBBackend, name)))

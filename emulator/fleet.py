@@ -61,8 +61,8 @@ class FleetConfig:
     discovery_environment: dict[str, str] = field(default_factory=dict)  # overrides
     # What the module derives from its default API budget (modules/state-machine/budget.tf,
     # asserted by its terraform test): instances frozen at once, discovery's start pace.
-    freeze_slots: int = 10
-    start_rate_per_second: float = 0.33
+    freeze_slots: int = 2
+    start_rate_per_second: float = 0.06
     discovery_timeout: float = 900.0  # the function's timeout (module default)
     stall_seconds: float = 300.0  # real seconds without progress before giving up
 

@@ -24,10 +24,6 @@ SFN_QUOTAS = "https://docs.aws.amazon.com/step-functions/latest/dg/service-quota
 DDB_ON_DEMAND = (
     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html"
 )
-DDB_TRANSACTIONS = (
-    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html"
-    " (capacity management: two writes per item)"
-)
 BACKUP_QUOTAS = "https://docs.aws.amazon.com/general/latest/gr/bk.html"
 LARGE_SFN_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 
@@ -201,11 +197,6 @@ def default_table(region: str) -> dict[str, Quota]:
         "dynamodb:UpdateItem": Quota(4000, 4000, f"{DDB_ON_DEMAND} (initial writes)"),
         "dynamodb:PutItem": Quota(4000, 4000, f"{DDB_ON_DEMAND} (initial writes)"),
         "dynamodb:DeleteItem": Quota(4000, 4000, f"{DDB_ON_DEMAND} (initial writes)"),
-        # A transactional write costs two write units per item: AcquireFreezeSlot's two
-        # items take four of the 4,000.
-        "dynamodb:TransactWriteItems": Quota(
-            1000, 1000, f"{DDB_ON_DEMAND} (initial writes; {DDB_TRANSACTIONS})"
-        ),
         "dynamodb:GetItem": Quota(12000, 12000, f"{DDB_ON_DEMAND} (initial reads)"),
         # Low-volume calls (one per run at most): pessimistic assumptions.
         "sns:Publish": Quota(

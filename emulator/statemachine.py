@@ -69,8 +69,7 @@ TEMPLATE_VARIABLES: dict[str, Any] = {
     "copy_poll_max_seconds": 3600,
     "copy_wait_max_seconds": 259200,
     "guard_ttl_seconds": 2592000,
-    "freeze_slots": 10,  # modules/state-machine/budget.tf with the default budget
-    "send_command_gate_calls": 1,  # the same
+    "freeze_slots": 2,  # modules/state-machine/budget.tf with the default budget
     "job_poll_gate_calls": 5,  # the same
     "slot_wait_seconds": 5,
     "slot_wait_max_seconds": 21600,

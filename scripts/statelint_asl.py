@@ -3,9 +3,9 @@
     python scripts/statelint_asl.py asl/backup_instance.asl.json [...]
 
 statelint 3.1.0 knows JSONata states but still wants integers in the fields that AWS
-lets a JSONata state compute ("Seconds", "TimeoutSeconds", ... may be "{% ... %}"; Step
-Functions developer guide, Wait and Task states). Only those reports are set aside, each
-one printed; every other finding fails.
+lets a JSONata state compute ("Seconds", "Timestamp", "TimeoutSeconds", ... may be
+"{% ... %}"; Step Functions developer guide, Wait and Task states). Only those reports
+are set aside, each one printed; every other finding fails.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from pathlib import Path
 INTEGER_FIELDS = ("Seconds", "TimeoutSeconds", "HeartbeatSeconds", "MaxConcurrency")
 EXPRESSION_FOR_INTEGER = re.compile(
     rf'\.({"|".join(INTEGER_FIELDS)}) is "\{{%.*%\}}" but should be an Integer$'
+)
+# A Wait state's Timestamp may be a JSONata expression too (a pace gate's reserved second).
+EXPRESSION_FOR_TIMESTAMP = re.compile(
+    r'\.Timestamp is "\{%.*%\}" but should be an RFC3339 timestamp$'
 )
 
 
@@ -40,7 +44,7 @@ def main(paths: list[str]) -> int:
     for path in paths:
         kept = []
         for line in findings(path):
-            if EXPRESSION_FOR_INTEGER.search(line):
+            if EXPRESSION_FOR_INTEGER.search(line) or EXPRESSION_FOR_TIMESTAMP.search(line):
                 print(f"statelint: {path}: set aside (a JSONata expression): {line}")
             else:
                 kept.append(line)

@@ -11,8 +11,8 @@ run "start_pace_follows_the_budget" {
   command = plan
 
   assert {
-    condition     = output.admission.freeze_slots == 10 && output.admission.start_rate_per_second == 0.33
-    error_message = "With the default budget (half of each quota) the fleet runs 10 instances frozen at once and starts 0.33 a second."
+    condition     = output.admission.freeze_slots == 2 && output.admission.start_rate_per_second == 0.06
+    error_message = "With the default budget (half of each quota) the fleet runs 2 instances frozen at once and starts 0.06 a second."
   }
 }
 
@@ -24,8 +24,8 @@ run "an_explicit_start_pace_is_accepted" {
   }
 
   assert {
-    condition     = output.admission.freeze_slots == 12 && output.admission.start_rate_per_second == 0.4
-    error_message = "A share of 0.6 gives 12 slots and a pace of 0.4/s; discovery.start_rate_per_second, when set, overrides only discovery's pace."
+    condition     = output.admission.freeze_slots == 3 && output.admission.start_rate_per_second == 0.1
+    error_message = "A share of 0.6 gives 3 slots (SendCommand and StartBackupJob at 3/s) and a pace of 0.1/s; discovery.start_rate_per_second, when set, overrides only discovery's pace."
   }
 }
 

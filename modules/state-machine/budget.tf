@@ -32,12 +32,18 @@ locals {
     api => lookup(var.api_budget.calls_per_second, api, quota * var.api_budget.share_of_quota)
   }
 
-  # Inside the freeze window an instance makes one polling call at a time (the freeze
-  # command's GetCommandInvocation, then DescribeSnapshots), at least a second apart: a
-  # slot costs at most one call per second, so no more slots than either budget allows.
+  # Inside the freeze window an instance makes one call at a time, at least a second
+  # apart for each API: its polls (the freeze command's GetCommandInvocation, then
+  # DescribeSnapshots) and its SendCommand (the freeze, the thaw at least one command poll
+  # later, the next holder's freeze after the thaw is confirmed) and StartBackupJob. A
+  # slot costs at most one call per second of each, so no more slots than any of these
+  # budgets allows: no second holds more calls than the budget, and nothing frozen ever
+  # waits for the budget (docs/fleet.md).
   freeze_slots = max(1, min(500, floor(min(
     local.api_budget["ec2:DescribeSnapshots"],
     local.api_budget["ssm:GetCommandInvocation"],
+    local.api_budget["ssm:SendCommand"],
+    local.api_budget["backup:StartBackupJob"],
   ))))
 
   # Assumption (docs/fleet.md): a freeze window lasts about 30 s (command delivery, AWS
@@ -46,9 +52,9 @@ locals {
   typical_freeze_window_seconds = 30
 
   # Calls every instance makes once per run, so the start pace bounds their rate:
-  # two SendCommand (freeze, thaw), one of each other, about six guard and slot writes,
-  # about 80 state transitions (bench/state_machine.py counts them).
-  start_rate_per_second = max(0.1, floor(100 * min(
+  # two SendCommand (freeze, thaw), one of each other, about fourteen guard, slot and
+  # job-poll gate writes, about 80 state transitions (bench/state_machine.py counts them).
+  start_rate_per_second = max(0.01, floor(100 * min(
     local.api_budget["states:StartExecution"],
     local.api_budget["ec2:DescribeInstances"],
     local.api_budget["ssm:DescribeInstanceInformation"],
@@ -56,15 +62,13 @@ locals {
     local.api_budget["backup:StartBackupJob"],
     local.api_budget["ec2:DescribeImages"],
     local.api_budget["ec2:CreateTags"],
-    local.api_budget["dynamodb:UpdateItem"] / 6,
+    local.api_budget["dynamodb:UpdateItem"] / 14,
     local.api_budget["states:StateTransition"] / 80,
     local.freeze_slots / local.typical_freeze_window_seconds,
   )) / 100)
 
-  # The pace gates (docs/contracts.md section 9) count calls per second in the guard
-  # table. A call made without a wait after its reservation lands within a second of it,
-  # so a second holds the calls reserved in it and in the one before: half the budget per
-  # second. A poll waits until the start of its reserved second: the whole budget.
-  send_command_gate_calls = max(1, floor(local.api_budget["ssm:SendCommand"] / 2))
-  job_poll_gate_calls     = max(1, floor(local.api_budget["backup:DescribeBackupJob"]))
+  # DescribeBackupJob's pace gate (docs/contracts.md section 9) counts the polls of each
+  # second in the guard table; a poll waits until the start of its reserved second, so a
+  # second holds at most the gate's count: the whole budget.
+  job_poll_gate_calls = max(1, floor(local.api_budget["backup:DescribeBackupJob"]))
 }

@@ -27,9 +27,10 @@ locals {
   run_summary_function_arn = var.run_summary_function_name == null ? "" : "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${var.run_summary_function_name}"
   log_group_name           = "/aws/vendedlogs/states/${local.state_machine_name}"
 
-  # About 14 history events per job poll (gate, Wait, Task, Choice) and 9 per copy poll at
+  # At most 36 history events per job poll (its gate tried three times, then moved on and
+  # tried three times more, then ungated: 27; Wait, Task, Choice: 9) and 9 per copy poll at
   # the maximum interval, plus ~250 for everything else (bench/state_machine.py measures them).
-  worst_case_history_events = 250 + 14 * ceil(var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds) + 9 * max(1, length(var.copy_destination_vault_arns)) * ceil(var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds)
+  worst_case_history_events = 250 + 36 * ceil(var.timings.job_wait_max_seconds / var.timings.job_poll_max_seconds) + 9 * max(1, length(var.copy_destination_vault_arns)) * ceil(var.timings.copy_wait_max_seconds / var.timings.copy_poll_max_seconds)
 
   # Every ${...} of the template, and nothing else (tests/statemachine checks both ways).
   definition_variables = {
@@ -56,7 +57,6 @@ locals {
     copy_wait_max_seconds     = var.timings.copy_wait_max_seconds
     guard_ttl_seconds         = var.timings.guard_ttl_seconds
     freeze_slots              = local.freeze_slots
-    send_command_gate_calls   = local.send_command_gate_calls
     job_poll_gate_calls       = local.job_poll_gate_calls
     slot_wait_seconds         = var.timings.slot_wait_seconds
     slot_wait_max_seconds     = var.timings.slot_wait_max_seconds

@@ -19,12 +19,11 @@ output "guard_table_name" {
 }
 
 output "admission" {
-  description = "What the API budget allows (docs/fleet.md): budget_calls_per_second by API, freeze_slots (instances inside the freeze window at once), start_rate_per_second (the StartExecution pace discovery keeps by default), and the pace gates' calls per reserved second (docs/contracts.md section 9): send_command_gate_calls (a second then holds at most twice as many SendCommand calls, so a SendCommand budget under 2/s is kept on average only) and job_poll_gate_calls (DescribeBackupJob)."
+  description = "What the API budget allows (docs/fleet.md): budget_calls_per_second by API, freeze_slots (instances inside the freeze window at once), start_rate_per_second (the StartExecution pace discovery keeps by default), and job_poll_gate_calls (DescribeBackupJob polls per second, docs/contracts.md section 9)."
   value = {
     budget_calls_per_second = local.api_budget
     freeze_slots            = local.freeze_slots
     start_rate_per_second   = local.start_rate_per_second
-    send_command_gate_calls = local.send_command_gate_calls
     job_poll_gate_calls     = local.job_poll_gate_calls
   }
 }

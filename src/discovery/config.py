@@ -111,7 +111,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str], Any], bool]] = {
     "BACKUP_TAG_KEY": ("backup_tag_key", _text(TAG_KEY_RE, "an EC2 tag key"), False),
     "OPT_OUT_TAG_KEY": ("opt_out_tag_key", _text(TAG_KEY_RE, "an EC2 tag key"), False),
     "MAX_CONCURRENCY": ("max_concurrency", _number(int, 1, 64), False),
-    "START_RATE_PER_SECOND": ("start_rate_per_second", _number(float, 0.1, 1300), False),
+    "START_RATE_PER_SECOND": ("start_rate_per_second", _number(float, 0.01, 1300), False),
     "START_BURST": ("start_burst", _number(int, 1, 1300), False),
     "CONTINUATION_MARGIN_SECONDS": ("continuation_margin_seconds", _number(float, 5, 600), False),
     "SCHEDULE_TAG_VALUES": ("schedule_tag_values", _schedule_tag_values, False),

@@ -67,7 +67,7 @@ def test_configuration_names_every_missing_or_malformed_variable():
     ("name", "value", "message"),
     [
         ("MAX_CONCURRENCY", "0", "from 1 to 64"),
-        ("START_RATE_PER_SECOND", "5000", "from 0.1 to 1300"),
+        ("START_RATE_PER_SECOND", "5000", "from 0.01 to 1300"),
         ("START_BURST", "1.5", "int"),
         ("CONTINUATION_MARGIN_SECONDS", "1", "from 5 to 600"),
         ("BACKUP_TAG_KEY", "bad\u0000key", "EC2 tag key"),

@@ -20,10 +20,11 @@ import pytest
 from emulator.fleet import FleetConfig, FleetRun, run_fleet
 from emulator.fleet_figures import figures, invariant_breaches, peak_frozen
 
-# "A few hundred concurrent instances" (issue 10): with the module's default budget (10
-# freeze slots, 0.33 starts a second) 200 keep every slot busy for most of the run. Each
-# execution costs moto's interpreter about 0.2 s of CPU untraced (tests/conftest.py pauses
-# coverage here), and this module runs three fleets: about 115 s of CPU, 90 s of wall.
+# "A few hundred concurrent instances" (issue 10): with the module's default budget (2
+# freeze slots, 0.06 starts a second) 200 keep both slots busy for most of the run and
+# about 50 executions in their job wait at once. Each execution costs moto's interpreter
+# about 0.2 s of CPU untraced (tests/conftest.py pauses coverage here), and this module
+# runs three fleets: about 100 s of CPU.
 FLEET = 200
 CONFIG = FleetConfig(instances=FLEET, seed=11, other_tenants=0.3)
 # A bound on a hang, not a timing assertion: three fleets in two processes on a loaded
@@ -115,9 +116,8 @@ def _over_budget(result: dict[str, Any]) -> dict[str, tuple[int, float]]:
 
 
 def test_no_api_peak_exceeds_its_budget(result: dict[str, Any]) -> None:
-    # SendCommand and DescribeBackupJob by construction (their pace gates, docs/contracts.md
-    # section 9), the polling calls of the freeze window by the slots; StartBackupJob by
-    # measurement only (docs/fleet.md, Not yet): a change that makes its calls bunch up
-    # shows here.
+    # By construction: the freeze window's calls by the slots, DescribeBackupJob's by its
+    # pace gate (docs/contracts.md section 9). A change that makes calls bunch up, or a
+    # slot count the budgets do not bound, shows here.
     assert _over_budget(result) == {}
     assert result["throttled_calls"] == 0

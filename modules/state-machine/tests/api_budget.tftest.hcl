@@ -54,19 +54,19 @@ run "default_budget_is_half_of_each_quota" {
     error_message = "By default every API's budget must be half its quota (SendCommand 5/s, EC2 non-mutating 20/s, StartExecution 150/s)."
   }
   assert {
-    condition     = output.admission.freeze_slots == 10
-    error_message = "Ten freeze slots by default: each costs at most one polling call a second, and the DescribeSnapshots and GetCommandInvocation budgets are 10/s."
+    condition     = output.admission.freeze_slots == 2
+    error_message = "Two freeze slots by default: each costs at most one call a second of SendCommand and StartBackupJob (budgets 2.5/s), DescribeSnapshots and GetCommandInvocation (10/s)."
   }
   assert {
-    condition     = output.admission.start_rate_per_second == 0.33
-    error_message = "The default start pace must be the slots' turnover (10 slots / 30 s), the tightest of the budgets' limits."
+    condition     = output.admission.start_rate_per_second == 0.06
+    error_message = "The default start pace must be the slots' turnover (2 slots / 30 s), the tightest of the budgets' limits."
   }
   assert {
-    condition     = output.admission.send_command_gate_calls == 1 && output.admission.job_poll_gate_calls == 5
-    error_message = "The default gates: one SendCommand per reserved second (a second then holds at most 2, under the budget of 2.5) and five DescribeBackupJob polls (the whole budget: a poll waits until the start of its second)."
+    condition     = output.admission.job_poll_gate_calls == 5
+    error_message = "The default DescribeBackupJob gate: five polls a second, the whole budget (a poll waits until the start of its second)."
   }
   assert {
-    condition     = strcontains(aws_sfn_state_machine.this.definition, "$number('10')")
+    condition     = strcontains(aws_sfn_state_machine.this.definition, "$number('2')")
     error_message = "The definition must carry the number of freeze slots."
   }
 }
@@ -76,21 +76,39 @@ run "budgets_move_the_slots_and_the_pace" {
   variables {
     api_budget = {
       share_of_quota   = 0.8
-      calls_per_second = { "ec2:DescribeSnapshots" = 16, "ssm:GetCommandInvocation" = 16, "ssm:SendCommand" = 1 }
+      calls_per_second = { "ec2:DescribeSnapshots" = 8 }
     }
   }
 
   assert {
-    condition     = output.admission.freeze_slots == 16 && output.admission.budget_calls_per_second["backup:StartBackupJob"] == 4
-    error_message = "calls_per_second must set one API's budget and share_of_quota every other one."
+    condition     = output.admission.freeze_slots == 4 && output.admission.budget_calls_per_second["ec2:DescribeSnapshots"] == 8 && output.admission.budget_calls_per_second["backup:DescribeBackupJob"] == 8
+    error_message = "calls_per_second must set one API's budget and share_of_quota every other one; the slots are the smallest of the freeze window's budgets (SendCommand and StartBackupJob at 4/s)."
   }
   assert {
-    condition     = output.admission.start_rate_per_second == 0.5
-    error_message = "A SendCommand budget of 1/s must hold the start pace at 0.5/s (two commands per instance)."
+    condition     = output.admission.start_rate_per_second == 0.13
+    error_message = "4 slots must start 0.13 instances a second (4 / 30 s)."
   }
   assert {
-    condition     = output.admission.send_command_gate_calls == 1 && output.admission.job_poll_gate_calls == 8
-    error_message = "The gates follow the budgets, never below one call per reserved second: SendCommand 1/s gives 1, DescribeBackupJob 8/s (0.8 of 10) gives 8."
+    condition     = output.admission.job_poll_gate_calls == 8
+    error_message = "The poll gate follows the DescribeBackupJob budget (0.8 of 10)."
+  }
+}
+
+run "one_call_a_second_of_send_command_leaves_one_slot" {
+  command = plan
+  variables {
+    api_budget = {
+      calls_per_second = { "ssm:SendCommand" = 1, "backup:DescribeBackupJob" = 0.5 }
+    }
+  }
+
+  assert {
+    condition     = output.admission.freeze_slots == 1 && output.admission.start_rate_per_second == 0.03
+    error_message = "A SendCommand budget of 1/s must leave one freeze slot (a frozen instance's thaw is never made to wait for the budget) and a start pace of 1 / 30 s."
+  }
+  assert {
+    condition     = output.admission.job_poll_gate_calls == 1
+    error_message = "The poll gate never allows less than one poll a second."
   }
 }
 
