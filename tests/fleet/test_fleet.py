@@ -67,7 +67,10 @@ def test_every_instance_was_started_and_its_execution_ended(run: FleetRun) -> No
     assert len(run.instances) == FLEET
     assert [i.instance_id for i in run.instances if i.status in ("NOT_STARTED", "RUNNING")] == []
     assert run.discovery.errors == []
-    assert sum(s["started"] for s in run.discovery.summaries) == FLEET
+    # At the default pace the run spans several discovery invocations: a start in flight
+    # when one hands on is tried again by the next and counted there as already started
+    # (the execution name makes it the same execution).
+    assert sum(s["started"] + s["already_started"] for s in run.discovery.summaries) == FLEET
 
 
 def test_every_freeze_was_thawed_within_its_bound_and_nothing_stays_frozen(run: FleetRun) -> None:
