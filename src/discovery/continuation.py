@@ -19,9 +19,11 @@ from typing import Any
 from discovery import clients
 
 MAX_ASYNC_PAYLOAD = 256 * 1024
-# A runaway guard: each hop starts (timeout - margin) x pace instances (42,100 with the
-# defaults), so 100 hops cover millions; a run needing more is reported, not dropped.
-MAX_HOPS = 100
+# A runaway guard (every hop must make progress, or the run gives up): each hop starts
+# (timeout - margin) x pace instances, 50 at the 0.06 a second the default API budget
+# derives (docs/fleet.md), so 5,000 hops cover 250,000 instances; a run needing more is
+# reported, not dropped.
+MAX_HOPS = 5000
 
 
 class HandOnError(RuntimeError):
