@@ -14,10 +14,10 @@ from collections.abc import Iterable, Iterator
 import pytest
 
 import emulator
-from emulator.statemachine import GUARD_TABLE, World, emulated_aws
+from emulator.statemachine import GUARD_TABLE, TEMPLATE_VARIABLES, World, emulated_aws
 
 DESCRIBE_BACKUP_JOB = "backup:DescribeBackupJob"
-GATE = 5  # job_poll_gate_calls with the default budget (modules/state-machine/budget.tf)
+GATE = TEMPLATE_VARIABLES["job_poll_gate_calls"]  # what the default budget derives
 
 
 def _second(moment: _dt.datetime) -> int:
