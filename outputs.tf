@@ -134,6 +134,6 @@ output "schedules" {
 }
 
 output "admission" {
-  description = "What the API budget allows (docs/fleet.md): budget_calls_per_second by API, freeze_slots (instances frozen at once), start_rate_per_second (discovery's default StartExecution pace) and job_poll_gate_calls (DescribeBackupJob polls per second, docs/contracts.md section 9)."
+  description = "What the API budget allows (docs/fleet.md): quotas_calls_per_second (the module's quotas, or api_budget.quotas) and budget_calls_per_second by API, freeze_slots (instances frozen at once), start_rate_per_second (discovery's default StartExecution pace) and job_poll_gate_calls (DescribeBackupJob polls per second, docs/contracts.md section 9)."
   value       = module.state_machine.admission
 }

@@ -29,6 +29,18 @@ run "an_explicit_start_pace_is_accepted" {
   }
 }
 
+run "the_account_quotas_reach_the_admission" {
+  command = plan
+  variables {
+    api_budget = { quotas = { "ssm:SendCommand" = 20, "backup:StartBackupJob" = 20 } }
+  }
+
+  assert {
+    condition     = output.admission.freeze_slots == 10 && output.admission.start_rate_per_second == 0.33 && output.admission.quotas_calls_per_second["backup:StartBackupJob"] == 20
+    error_message = "With the account's SendCommand and StartBackupJob quotas at 20/s the fleet runs 10 instances frozen at once and starts 0.33 a second (docs/fleet.md; make bench-fleet measures it)."
+  }
+}
+
 run "rejects_a_budget_key_that_names_no_api" {
   command = plan
   module {
@@ -47,6 +59,17 @@ run "rejects_a_share_of_zero" {
   }
   variables {
     api_budget = { share_of_quota = 0 }
+  }
+  expect_failures = [var.api_budget]
+}
+
+run "rejects_a_quota_that_names_no_api" {
+  command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
+  variables {
+    api_budget = { quotas = { "ssm:sendcommand" = 20 } }
   }
   expect_failures = [var.api_budget]
 }
