@@ -14,6 +14,10 @@ run "start_pace_follows_the_budget" {
     condition     = output.admission.freeze_slots == 2 && output.admission.start_rate_per_second == 0.06
     error_message = "With the default budget (half of each quota) the fleet runs 2 instances frozen at once and starts 0.06 a second."
   }
+  assert {
+    condition     = output.schedule_capacity == { nightly = 5184 }
+    error_message = "The default daily schedule's run starts at most 5,184 instances (86,400 s x 0.06) before the next one."
+  }
 }
 
 run "an_explicit_start_pace_is_accepted" {
