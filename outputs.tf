@@ -133,7 +133,12 @@ output "schedules" {
   value       = local.schedules
 }
 
+output "schedule_capacity" {
+  description = "Per enabled schedule, the most instances its run starts before the schedule fires again: its interval times discovery's start pace (admission.start_rate_per_second, 5,184 a day by default). A larger fleet's runs overlap and queue for the freeze slots (docs/fleet.md). Null where the expression's interval is not plain."
+  value       = module.discovery.schedule_capacity
+}
+
 output "admission" {
-  description = "What the API budget allows (docs/fleet.md): budget_calls_per_second by API, freeze_slots (instances frozen at once), start_rate_per_second (discovery's default StartExecution pace) and job_poll_gate_calls (DescribeBackupJob polls per second, docs/contracts.md section 9)."
+  description = "What the API budget allows (docs/fleet.md): quotas_calls_per_second (the module's quotas, or api_budget.quotas) and budget_calls_per_second by API, freeze_slots (instances frozen at once), start_rate_per_second (discovery's default StartExecution pace) and job_poll_gate_calls (DescribeBackupJob polls per second, docs/contracts.md section 9)."
   value       = module.state_machine.admission
 }

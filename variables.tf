@@ -608,12 +608,16 @@ variable "api_budget" {
     The AWS API calls a fleet run may spend, so that the account's other tools keep working
     (docs/fleet.md). share_of_quota: every API's budget as a share of its quota (default 0.5).
     calls_per_second: one API's budget in calls per second, by key, for example
-    { "ssm:SendCommand" = 4 }. The budgets set how many instances are frozen at once and
-    discovery's start pace, so they set how long a fleet takes.
+    { "ssm:SendCommand" = 4 }. quotas: the account's quota in calls per second where it is
+    not the one the module assumes, by the same keys, for example { "ssm:SendCommand" = 20 }
+    once AWS Support raised it (SSM's and AWS Backup's are assumptions: AWS does not publish
+    them). The budgets set how many instances are frozen at once and discovery's start pace,
+    so they set how long a fleet takes.
   EOT
   type = object({
     share_of_quota   = optional(number, 0.5)
     calls_per_second = optional(map(number), {})
+    quotas           = optional(map(number), {})
   })
   default  = {}
   nullable = false
@@ -624,12 +628,12 @@ variable "api_budget" {
   }
 
   validation {
-    condition = alltrue([for api, rate in var.api_budget.calls_per_second : contains([
+    condition = alltrue([for api in concat(keys(var.api_budget.calls_per_second), keys(var.api_budget.quotas)) : contains([
       "states:StartExecution", "states:StateTransition", "ec2:DescribeInstances", "ec2:DescribeSnapshots",
       "ec2:DescribeImages", "ec2:CreateTags", "ssm:SendCommand", "ssm:GetCommandInvocation",
       "ssm:DescribeInstanceInformation", "backup:StartBackupJob", "backup:DescribeBackupJob", "dynamodb:UpdateItem",
-    ], api) && rate > 0])
-    error_message = "api_budget.calls_per_second: every key must name an API the module calls (docs/fleet.md lists them) and every rate be above 0; wrong: ${join(", ", [for api, rate in var.api_budget.calls_per_second : api if !(rate > 0 && contains(["states:StartExecution", "states:StateTransition", "ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:CreateTags", "ssm:SendCommand", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation", "backup:StartBackupJob", "backup:DescribeBackupJob", "dynamodb:UpdateItem"], api))])}."
+    ], api)]) && alltrue([for rate in concat(values(var.api_budget.calls_per_second), values(var.api_budget.quotas)) : rate > 0])
+    error_message = "api_budget.calls_per_second and api_budget.quotas: every key must name an API the module calls (docs/fleet.md lists them) and every rate be above 0; wrong: ${join(", ", [for api in distinct(concat(keys(var.api_budget.calls_per_second), keys(var.api_budget.quotas))) : api if !contains(["states:StartExecution", "states:StateTransition", "ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:CreateTags", "ssm:SendCommand", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation", "backup:StartBackupJob", "backup:DescribeBackupJob", "dynamodb:UpdateItem"], api) || lookup(var.api_budget.calls_per_second, api, 1) <= 0 || lookup(var.api_budget.quotas, api, 1) <= 0])}."
   }
 }
 

@@ -56,3 +56,8 @@ output "recovery_point_alarm_hours" {
   description = "Per schedule, the hours without a recovery point after which its alarm fires (null: no such alarm)."
   value       = local.recovery_point_alarm_hours
 }
+
+output "schedule_capacity" {
+  description = "Per enabled schedule, the most instances its run starts before the schedule fires again (its interval times start_rate_per_second; null where the expression's interval is not plain). Schedules that fire together share the pace's budget, each at the full pace."
+  value       = local.schedule_capacity
+}

@@ -2,7 +2,8 @@
 # The API budget of a fleet run, and the admission it implies (docs/fleet.md).
 #
 # Each API's budget is a share of its quota (api_budget.share_of_quota, 0.5 by default),
-# unless api_budget.calls_per_second sets it. The quotas are the refill rates per second
+# unless api_budget.calls_per_second sets it. A quota is the account's where
+# api_budget.quotas gives it, else the module's below: the refill rates per second
 # of the account's token buckets, in the regions with the smaller figures, with their
 # sources in emulator/README.md (Quotas): EC2 request throttling (non-mutating 20/s,
 # CreateTags 10/s), Step Functions service quotas (StartExecution 150/s, StateTransition
@@ -12,7 +13,7 @@
 ################################################################################
 
 locals {
-  api_quotas = {
+  default_api_quotas = {
     "states:StartExecution"           = 150
     "states:StateTransition"          = 500
     "ec2:DescribeInstances"           = 20
@@ -26,6 +27,8 @@ locals {
     "backup:DescribeBackupJob"        = 10
     "dynamodb:UpdateItem"             = 4000
   }
+
+  api_quotas = merge(local.default_api_quotas, var.api_budget.quotas)
 
   api_budget = {
     for api, quota in local.api_quotas :

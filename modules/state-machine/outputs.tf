@@ -19,8 +19,9 @@ output "guard_table_name" {
 }
 
 output "admission" {
-  description = "What the API budget allows (docs/fleet.md): budget_calls_per_second by API, freeze_slots (instances inside the freeze window at once), start_rate_per_second (the StartExecution pace discovery keeps by default), and job_poll_gate_calls (DescribeBackupJob polls per second, docs/contracts.md section 9)."
+  description = "What the API budget allows (docs/fleet.md): quotas_calls_per_second (the quotas the budgets are shares of: the module's, or api_budget.quotas) and budget_calls_per_second by API, freeze_slots (instances inside the freeze window at once), start_rate_per_second (the StartExecution pace discovery keeps by default), and job_poll_gate_calls (DescribeBackupJob polls per second, docs/contracts.md section 9)."
   value = {
+    quotas_calls_per_second = local.api_quotas
     budget_calls_per_second = local.api_budget
     freeze_slots            = local.freeze_slots
     start_rate_per_second   = local.start_rate_per_second

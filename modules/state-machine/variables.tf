@@ -247,12 +247,16 @@ variable "api_budget" {
     The AWS API calls a fleet run may spend, so that the account's other tools keep working.
     share_of_quota: every API's budget as a share of its quota (default 0.5; other tools keep
     the rest). calls_per_second: one API's budget in calls per second, by key (for example
-    "ssm:SendCommand"; every key and its quota in docs/fleet.md). The budgets set how many
-    instances may be frozen at once and how fast discovery starts executions.
+    "ssm:SendCommand"; every key and its quota in docs/fleet.md). quotas: the account's quota
+    in calls per second where it is not the one the module assumes (a quota AWS Support
+    raised, or one AWS does not publish and the account measured), by the same keys. The
+    budgets set how many instances may be frozen at once and how fast discovery starts
+    executions.
   EOT
   type = object({
     share_of_quota   = optional(number, 0.5)
     calls_per_second = optional(map(number), {})
+    quotas           = optional(map(number), {})
   })
   default  = {}
   nullable = false
@@ -263,13 +267,18 @@ variable "api_budget" {
   }
 
   validation {
-    condition     = length(setsubtract(keys(var.api_budget.calls_per_second), keys(local.api_quotas))) == 0
-    error_message = "api_budget.calls_per_second has keys that name no API the module calls: ${join(", ", setsubtract(keys(var.api_budget.calls_per_second), keys(local.api_quotas)))} (known: ${join(", ", sort(keys(local.api_quotas)))})."
+    condition     = length(setsubtract(keys(merge(var.api_budget.calls_per_second, var.api_budget.quotas)), keys(local.default_api_quotas))) == 0
+    error_message = "api_budget.calls_per_second and api_budget.quotas have keys that name no API the module calls: ${join(", ", setsubtract(keys(merge(var.api_budget.calls_per_second, var.api_budget.quotas)), keys(local.default_api_quotas)))} (known: ${join(", ", sort(keys(local.default_api_quotas)))})."
   }
 
   validation {
-    condition     = alltrue([for api, rate in var.api_budget.calls_per_second : rate > 0 && rate <= lookup(local.api_quotas, api, rate)])
-    error_message = "api_budget.calls_per_second must be above 0 and at most the API's quota (docs/fleet.md); wrong: ${join(", ", [for api, rate in var.api_budget.calls_per_second : api if !(rate > 0 && rate <= lookup(local.api_quotas, api, rate))])}."
+    condition     = alltrue([for api, quota in var.api_budget.quotas : quota > 0])
+    error_message = "api_budget.quotas must be above 0 calls per second (a quota of the account, not a budget); wrong: ${join(", ", [for api, quota in var.api_budget.quotas : api if !(quota > 0)])}."
+  }
+
+  validation {
+    condition     = alltrue([for api, rate in var.api_budget.calls_per_second : rate > 0 && rate <= lookup(merge(local.default_api_quotas, var.api_budget.quotas), api, rate)])
+    error_message = "api_budget.calls_per_second must be above 0 and at most the API's quota (the module's, or api_budget.quotas; docs/fleet.md); wrong: ${join(", ", [for api, rate in var.api_budget.calls_per_second : "${api} (quota ${lookup(merge(local.default_api_quotas, var.api_budget.quotas), api, "unknown")})" if !(rate > 0 && rate <= lookup(merge(local.default_api_quotas, var.api_budget.quotas), api, rate))])}."
   }
 }
 

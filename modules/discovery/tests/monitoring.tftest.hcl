@@ -118,6 +118,29 @@ run "a_schedule_the_scheduler_cannot_deliver_raises_an_alarm" {
   }
 }
 
+run "each_schedule_says_how_many_instances_its_run_can_start" {
+  command = plan
+  variables {
+    start_rate_per_second = 0.06
+  }
+
+  assert {
+    condition = {
+      for k, v in output.schedule_capacity : k => coalesce(v, -1)
+      } == {
+      nightly  = 5184 # 86,400 s x 0.06
+      late     = 5184
+      hourly   = 216
+      quarter  = -1 # four firings in each sixth hour: no plain interval
+      twice    = 2592
+      weekly   = -1
+      monthly  = -1
+      fortnite = 36288 # 7 days
+    }
+    error_message = "A schedule's capacity is its interval times the start pace; an interval that is not plain gives none; a disabled schedule none."
+  }
+}
+
 run "each_schedule_has_a_no_recovery_point_alarm_sized_by_its_interval" {
   command = plan
 

@@ -112,6 +112,75 @@ run "one_call_a_second_of_send_command_leaves_one_slot" {
   }
 }
 
+run "the_account_quotas_move_the_budgets" {
+  command = plan
+  variables {
+    api_budget = {
+      quotas = { "ssm:SendCommand" = 20, "backup:StartBackupJob" = 20 }
+    }
+  }
+
+  assert {
+    condition     = output.admission.quotas_calls_per_second["ssm:SendCommand"] == 20 && output.admission.quotas_calls_per_second["ec2:DescribeSnapshots"] == 20 && output.admission.budget_calls_per_second["ssm:SendCommand"] == 10 && output.admission.budget_calls_per_second["backup:StartBackupJob"] == 10
+    error_message = "A quota given in api_budget.quotas must replace the module's (SendCommand and StartBackupJob 20/s, budgets 10/s) and leave the others as they were."
+  }
+  assert {
+    condition     = output.admission.freeze_slots == 10 && output.admission.start_rate_per_second == 0.33
+    error_message = "With SendCommand and StartBackupJob at 20/s the freeze window's budgets are all 10/s: 10 slots, starting 0.33 instances a second (10 / 30 s)."
+  }
+}
+
+run "a_budget_may_follow_a_raised_quota" {
+  command = plan
+  variables {
+    api_budget = {
+      quotas           = { "ssm:SendCommand" = 20 }
+      calls_per_second = { "ssm:SendCommand" = 12 }
+    }
+  }
+
+  assert {
+    condition     = output.admission.budget_calls_per_second["ssm:SendCommand"] == 12 && output.admission.freeze_slots == 2
+    error_message = "A budget above the module's assumed quota must be accepted under the account's raised one; StartBackupJob's budget (2.5/s) still leaves 2 slots."
+  }
+}
+
+run "rejects_a_budget_above_a_lowered_quota" {
+  command = plan
+  module {
+    source = "./tests/fixtures/variables"
+  }
+  variables {
+    api_budget = {
+      quotas           = { "ssm:SendCommand" = 2 }
+      calls_per_second = { "ssm:SendCommand" = 3 }
+    }
+  }
+  expect_failures = [var.api_budget]
+}
+
+run "rejects_a_quota_that_names_no_api" {
+  command = plan
+  module {
+    source = "./tests/fixtures/variables"
+  }
+  variables {
+    api_budget = { quotas = { "backup:StartBackupJobs" = 20 } }
+  }
+  expect_failures = [var.api_budget]
+}
+
+run "rejects_a_quota_of_zero" {
+  command = plan
+  module {
+    source = "./tests/fixtures/variables"
+  }
+  variables {
+    api_budget = { quotas = { "ssm:SendCommand" = 0 } }
+  }
+  expect_failures = [var.api_budget]
+}
+
 run "rejects_a_budget_key_that_names_no_api" {
   command = plan
   module {
