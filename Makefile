@@ -12,6 +12,9 @@ BIN           := $(VENV)/bin
 TF_PLUGIN_DIR ?=
 COV_FLOOR     ?= 90
 INSTANCES     ?= 1000
+# make bench-fleet: more flags for bench/fleet.py (an account's quotas: --quota, with the
+# module's --freeze-slots and --start-rate for them).
+BENCH_FLEET_ARGS ?=
 # make test: how many stages (and their set-up steps) run at once, and pytest's workers.
 TEST_JOBS      ?= 4
 PYTEST_WORKERS ?= 4
@@ -61,8 +64,8 @@ smoke: $(VENV)/.installed .tfcli/terraformrc ## Try the module in a sandbox acco
 bench: $(VENV)/.installed ## Print the benchmarks' figures (the fleet has its own target)
 	@for b in bench/*.py; do case "$$b" in bench/fleet*) continue;; esac; echo "== $$b"; $(BIN)/python "$$b"; done
 
-bench-fleet: $(VENV)/.installed ## INSTANCES (default 1000) backed up at once on virtual time, inside AWS quotas
-	$(BIN)/python bench/fleet.py --instances $(INSTANCES)
+bench-fleet: $(VENV)/.installed ## INSTANCES (default 1000) backed up at once on virtual time, inside AWS quotas; BENCH_FLEET_ARGS: more flags
+	$(BIN)/python bench/fleet.py --instances $(INSTANCES) $(BENCH_FLEET_ARGS)
 
 # --- set-up ------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """Fleet benchmark: N instances backed up at once, on virtual time, inside AWS quotas.
 
     make bench-fleet INSTANCES=1000        # or: python bench/fleet.py --instances 1000
+    make bench-fleet INSTANCES=1000 BENCH_FLEET_ARGS="--quota ssm:SendCommand=20 \
+        --quota backup:StartBackupJob=20 --freeze-slots 10 --start-rate 0.33"
 
 Runs the real discovery handler (src/discovery) and the real state machine definition
 (as emulator.statemachine deploys it) for N instances, every execution concurrent on
@@ -10,6 +12,12 @@ fleet a second time with no quota at all (in a second process, at the same time)
 count the instances throttling degraded. The last line is one JSON object: the
 figures of issue 10, the projection for 10,000 and 100,000 instances with its method,
 and the harness's own cost (wall and CPU seconds, peak memory).
+
+``--quota API=RATE`` (repeatable) runs an account whose quota for an API differs from
+the module's assumption (a quota AWS Support raised: the module's api_budget.quotas).
+The freeze slots and start pace follow from the quotas in Terraform, not here: with a
+``--quota`` give ``--freeze-slots`` and ``--start-rate`` as the module derives them
+(``terraform output admission``, or docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -26,13 +34,56 @@ sys.path[:0] = [str(ROOT)]
 
 from emulator.fleet import FleetConfig, FleetRun, run_fleet  # noqa: E402
 from emulator.fleet_figures import figures, invariant_breaches  # noqa: E402
+from emulator.quotas import account_quotas  # noqa: E402
+from emulator.statemachine import REGION  # noqa: E402
+
+DEFAULTS = FleetConfig()
+# Discovery refuses a START_RATE_PER_SECOND outside this range (src/discovery/config.py).
+START_RATES = (0.01, 1300.0)
 
 
 def _baseline(config: FleetConfig) -> FleetRun:
     return run_fleet(replace(config, quotas=False))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _quota(text: str) -> tuple[str, float]:
+    key, equals, rate_text = text.partition("=")
+    if not equals:
+        raise argparse.ArgumentTypeError(f"{text!r} is not API=RATE (ssm:SendCommand=20)")
+    try:
+        rate = float(rate_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {rate_text!r} is not a number") from None
+    try:
+        account_quotas({key: rate}, REGION)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return key, rate
+
+
+def _slots(text: str) -> int:
+    try:
+        slots = int(text)
+    except ValueError:
+        slots = 0
+    if not 1 <= slots <= 500:  # budget.tf derives no more and no fewer
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 500")
+    return slots
+
+
+def _start_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not START_RATES[0] <= rate <= START_RATES[1]:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a rate from {START_RATES[0]} to {START_RATES[1]:g} a second"
+        )
+    return rate
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
@@ -41,8 +92,61 @@ def main(argv: list[str] | None = None) -> int:
         "--serial", action="store_true", help="run the baseline after the run, in this process"
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the no-quota run")
-    args = parser.parse_args(argv)
-    config = FleetConfig(instances=args.instances, seed=args.seed, other_tenants=args.other_tenants)
+    parser.add_argument(
+        "--quota",
+        type=_quota,
+        action="append",
+        default=[],
+        metavar="API=RATE",
+        help="the account's quota for an API, calls a second (repeatable), e.g. "
+        "ssm:SendCommand=20; needs --freeze-slots and --start-rate",
+    )
+    parser.add_argument(
+        "--freeze-slots",
+        type=_slots,
+        help="instances frozen at once, as the module derives it "
+        f"(default {DEFAULTS.freeze_slots})",
+    )
+    parser.add_argument(
+        "--start-rate",
+        type=_start_rate,
+        metavar="R",
+        help="discovery's starts a second, as the module derives it "
+        f"(default {DEFAULTS.start_rate_per_second})",
+    )
+    return parser
+
+
+def config_of(argv: list[str] | None = None) -> tuple[FleetConfig, argparse.Namespace]:
+    """The run's configuration from the command line (argparse exits on a wrong one)."""
+    arguments = parser()
+    args = arguments.parse_args(argv)
+    quotas = dict(args.quota)
+    if len(quotas) < len(args.quota):
+        arguments.error("argument --quota: an API is given twice")
+    if quotas and (args.freeze_slots is None or args.start_rate is None):
+        # The derivation lives in Terraform (modules/state-machine/budget.tf): a copy here
+        # would drift from it, and the defaults would run the raised quotas at the
+        # default admission.
+        arguments.error(
+            "--quota needs --freeze-slots and --start-rate: the module's derived values for "
+            "that api_budget (terraform output admission, or docs/fleet.md)"
+        )
+    config = FleetConfig(
+        instances=args.instances,
+        seed=args.seed,
+        other_tenants=args.other_tenants,
+        quota_overrides=quotas,
+        freeze_slots=DEFAULTS.freeze_slots if args.freeze_slots is None else args.freeze_slots,
+        start_rate_per_second=(
+            DEFAULTS.start_rate_per_second if args.start_rate is None else args.start_rate
+        ),
+    )
+    return config, args
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, args = config_of(argv)
 
     baseline: FleetRun | None = None
     pending = None
@@ -66,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         result["harness"]["baseline_max_rss_mb"] = round(baseline.max_rss_mb, 1)
     print(
         f"{run.config.instances} instances, other tenants {run.config.other_tenants:.0%}, "
-        f"seed {run.config.seed}"
+        f"seed {run.config.seed}, {run.config.freeze_slots} freeze slots, "
+        f"{run.config.start_rate_per_second} starts a second"
     )
+    if run.config.quota_overrides:
+        print(f"the account's quotas (calls a second): {result['quota_overrides']}")
     print(
         f"completion {result['completion_seconds']} s (virtual); budget floor "
         f"{result['budget_floor_seconds']} s ({result['budget_floor_api']})"

@@ -4,7 +4,8 @@
 seed, same start latencies and job durations) run with no quota at all, and reports
 what issue 10 asks for. Budgets: the module's defaults (``api_budget``: half of each
 quota, with the smaller regions' Step Functions figures, modules/state-machine/budget.tf);
-an API the module's table does not name gets half its emulated quota.
+half the account's quota instead where the run was given one (``quota_overrides``); an
+API the module's table does not name gets half its emulated quota.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ LABEL_RANK = {
 }
 BUDGET_SOURCE = (
     "the module's default api_budget: share_of_quota 0.5 of the quotas in "
-    "modules/state-machine/budget.tf (Step Functions: the smaller regions' figures); other "
-    "APIs: half their emulated quota"
+    "modules/state-machine/budget.tf (Step Functions: the smaller regions' figures), or of "
+    "the account's quota where quota_overrides gives one (api_budget.quotas); other APIs: "
+    "half their emulated quota"
 )
 SHARE_OF_QUOTA = 0.5
 # modules/state-machine/budget.tf's quotas (calls per second).
@@ -117,8 +119,9 @@ def freeze_excess_literal(instance: InstanceResult) -> float | None:
 
 
 def budgets(run: FleetRun) -> dict[str, float]:
+    overrides = run.config.quota_overrides
     return {
-        api: SHARE_OF_QUOTA * MODULE_QUOTAS.get(api, log.quota.rate)
+        api: SHARE_OF_QUOTA * overrides.get(api, MODULE_QUOTAS.get(api, log.quota.rate))
         for api, log in run.apis.items()
     }
 
@@ -176,6 +179,7 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
         ),
         "budget_floor_api": floor_api,
         "budget_source": BUDGET_SOURCE,
+        "quota_overrides": dict(sorted(run.config.quota_overrides.items())),
         "other_tenants": run.config.other_tenants,
         "calls_per_instance": per_instance,
         "throttled_calls": run.throttled_calls,

@@ -14,6 +14,7 @@ a steady draw rather than bursts of its own (an assumption: AWS cannot know it).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -227,6 +228,46 @@ def ec2_quota(action: str, filtered_or_paginated: bool) -> tuple[str, Quota]:
             return f"ec2:{action}(unfiltered)", _EC2_UNFILTERED
         return f"ec2:{action}", _EC2_NON_MUTATING
     return f"ec2:{action}", _EC2_MUTATING
+
+
+ACCOUNT_QUOTA_SOURCE = "the account's quota given to the run (the module's api_budget.quotas)"
+
+
+@functools.cache
+def _ec2_actions() -> frozenset[str]:
+    import botocore.session
+
+    return frozenset(botocore.session.get_session().get_service_model("ec2").operation_names)
+
+
+def account_quotas(rates: Mapping[str, float], region: str) -> dict[str, Quota]:
+    """``Quotas.overrides`` for the quotas an account declares: calls a second by ``prefix:Action``.
+
+    The override replaces the bucket the module's calls draw on: for EC2 the filtered one
+    (the module filters its DescribeInstances and DescribeSnapshots), so the key is the
+    API's own. A raised quota raises the refill rate; AWS says nothing of the burst, so the
+    table's is kept, but never below one second's refill.
+    """
+    table = default_table(region)
+    overrides = {}
+    for key, rate in rates.items():
+        service, _, action = key.partition(":")
+        if service == "ec2" and action in _ec2_actions():
+            bucket, quota = ec2_quota(action, filtered_or_paginated=True)
+        elif key in table:
+            bucket, quota = key, table[key]
+        else:
+            raise ValueError(
+                f"quota override {key!r} names no API the emulator meters: expected an EC2 "
+                "action (ec2:DescribeSnapshots) or a key of emulator/quotas.py's table "
+                "(ssm:SendCommand, backup:StartBackupJob, ...)"
+            )
+        if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
+            raise ValueError(f"quota override {key!r}: {rate!r} is not a rate above 0")
+        overrides[bucket] = Quota(
+            burst=max(quota.burst, rate), rate=float(rate), source=ACCOUNT_QUOTA_SOURCE
+        )
+    return overrides
 
 
 class TokenBucket:
