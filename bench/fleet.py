@@ -71,6 +71,16 @@ def _slots(text: str) -> int:
     return slots
 
 
+def _gate_calls(text: str) -> int:
+    try:
+        calls = int(text)
+    except ValueError:
+        calls = 0
+    if calls < 1:  # budget.tf's max(1, floor(budget))
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return calls
+
+
 def _start_rate(text: str) -> float:
     try:
         rate = float(text)
@@ -108,6 +118,13 @@ def parser() -> argparse.ArgumentParser:
         f"(default {DEFAULTS.freeze_slots})",
     )
     parser.add_argument(
+        "--job-poll-gate-calls",
+        type=_gate_calls,
+        metavar="N",
+        help="DescribeBackupJob polls a second, as the module derives it; needed with a "
+        f"--quota for backup:DescribeBackupJob (default {DEFAULTS.job_poll_gate_calls})",
+    )
+    parser.add_argument(
         "--start-rate",
         type=_start_rate,
         metavar="R",
@@ -132,12 +149,22 @@ def config_of(argv: list[str] | None = None) -> tuple[FleetConfig, argparse.Name
             "--quota needs --freeze-slots and --start-rate: the module's derived values for "
             "that api_budget (terraform output admission, or docs/fleet.md)"
         )
+    if "backup:DescribeBackupJob" in quotas and args.job_poll_gate_calls is None:
+        arguments.error(
+            "--quota backup:DescribeBackupJob needs --job-poll-gate-calls: the module's "
+            "derived value for that api_budget (terraform output admission)"
+        )
     config = FleetConfig(
         instances=args.instances,
         seed=args.seed,
         other_tenants=args.other_tenants,
         quota_overrides=quotas,
         freeze_slots=DEFAULTS.freeze_slots if args.freeze_slots is None else args.freeze_slots,
+        job_poll_gate_calls=(
+            DEFAULTS.job_poll_gate_calls
+            if args.job_poll_gate_calls is None
+            else args.job_poll_gate_calls
+        ),
         start_rate_per_second=(
             DEFAULTS.start_rate_per_second if args.start_rate is None else args.start_rate
         ),

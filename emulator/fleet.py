@@ -63,8 +63,9 @@ class FleetConfig:
     # asserted by its terraform test): instances frozen at once, discovery's start pace.
     freeze_slots: int = 2
     start_rate_per_second: float = 0.06
+    job_poll_gate_calls: int = 5  # DescribeBackupJob polls a second (admission.job_poll_gate_calls)
     # The account's own quotas (calls a second by "service:Action", the module's
-    # api_budget.quotas), where they differ from the table's: a raised quota. The two
+    # api_budget.quotas), where they differ from the table's: a raised quota. The three
     # fields above must then be what the module derives for them.
     quota_overrides: dict[str, float] = field(default_factory=dict)
     discovery_timeout: float = 900.0  # the function's timeout (module default)
@@ -191,7 +192,11 @@ def run_fleet(config: FleetConfig) -> FleetRun:
     wall, cpu = time.perf_counter(), time.process_time()
     saved_environment = dict(os.environ)
     try:
-        with emulated_aws({"freeze_slots": config.freeze_slots}) as world:
+        admission = {
+            "freeze_slots": config.freeze_slots,
+            "job_poll_gate_calls": config.job_poll_gate_calls,
+        }
+        with emulated_aws(admission) as world:
             ids = _create_fleet(world, config)
             _plan_backups(ids, config)
             scheduler = _scheduler.Scheduler(_scheduled_start(), stall_seconds=config.stall_seconds)

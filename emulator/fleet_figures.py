@@ -206,6 +206,7 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
         "outcomes": dict(sorted(Counter(label(i) for i in run.instances).items())),
         "peak_frozen": peak_frozen(run),
         "freeze_slots": run.config.freeze_slots,
+        "job_poll_gate_calls": run.config.job_poll_gate_calls,
     }
     if baseline is not None:
         result["baseline_outcomes"] = dict(

@@ -77,6 +77,27 @@ def test_the_bench_reads_the_quotas_and_the_admission(bench: ModuleType) -> None
     assert bench.config_of([])[0] == bench.FleetConfig(instances=1000)  # the defaults stay
 
 
+@pytest.mark.usefixtures("fleet_hooks")  # run_fleet installs them; the fixture takes them out
+def test_the_poll_gate_the_module_derives_reaches_the_definition(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["--quota", "backup:DescribeBackupJob=14", "--job-poll-gate-calls", "7", *ADMISSION]
+    config, _ = bench.config_of(argv)
+    deployed: list[dict[str, object]] = []
+
+    class Deployed(Exception):
+        pass
+
+    def deploy(variables: dict[str, object]) -> None:
+        deployed.append(variables)
+        raise Deployed
+
+    monkeypatch.setattr("emulator.statemachine.emulated_aws", deploy)
+    with pytest.raises(Deployed):
+        run_fleet(config)
+    assert deployed == [{"freeze_slots": 10, "job_poll_gate_calls": 7}]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -95,6 +116,11 @@ def test_the_bench_reads_the_quotas_and_the_admission(bench: ModuleType) -> None
             ["--quota", "ssm:SendCommand=20", "--quota", "ssm:SendCommand=30", *ADMISSION],
             "an API is given twice",
         ),
+        (
+            ["--quota", "backup:DescribeBackupJob=20", *ADMISSION],
+            "--quota backup:DescribeBackupJob needs --job-poll-gate-calls",
+        ),
+        (["--job-poll-gate-calls", "0"], "argument --job-poll-gate-calls: '0' is not a whole"),
         (["--freeze-slots", "0"], "argument --freeze-slots: '0' is not a whole number"),
         (["--start-rate", "none"], "argument --start-rate: 'none' is not a rate"),
     ],
