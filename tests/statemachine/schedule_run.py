@@ -17,6 +17,7 @@ from typing import Any
 
 from discovery import clients, config, handler
 from emulator import lambda_async, sns
+from emulator.server import install_serial_executions, uninstall_serial_executions
 from emulator.statemachine import (
     REGION,
     RUN_LEDGER,
@@ -33,7 +34,11 @@ SECOND = "2026-11-24T01:00:00Z"
 
 @contextmanager
 def discovery_for(world: World, storm_threshold: int = 1) -> Iterator[None]:
-    """The discovery function's environment, pointing at the world's resources."""
+    """The discovery function's environment, pointing at the world's resources.
+
+    The executions discovery starts run one at a time: this world's clock is the shared
+    one (emulator/clock.py), where one execution's job-poll wait would move another
+    past its freeze deadline and label it crash-consistent-timeout at random."""
     values = {
         "STATE_MACHINE_ARN": world.state_machine_arn,
         "NOTIFICATION_TOPIC_ARN": TOPIC_ARN,
@@ -47,9 +52,11 @@ def discovery_for(world: World, storm_threshold: int = 1) -> Iterator[None]:
     os.environ.update(values)
     clients.reset()
     config.load.cache_clear()
+    install_serial_executions()
     try:
         yield
     finally:
+        uninstall_serial_executions()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
