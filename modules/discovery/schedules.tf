@@ -32,14 +32,18 @@ resource "aws_scheduler_schedule" "this" {
     # time the schedule was due (not when a flexible window or a retry ran it), so
     # every execution name of this firing is fixed whatever happens next.
     # jsonencode writes < and > as \u003c and \u003e, which the scheduler would
-    # not recognise as its placeholder: put them back.
-    input = replace(replace(jsonencode({
+    # not recognise as its placeholder: put them back. interval_seconds only where the
+    # interval is plain (capacity.tf): discovery reports a run that outlasts it. Rounded:
+    # it is reckoned in hours (minutes / 60), and discovery takes only whole seconds.
+    input = replace(replace(jsonencode(merge({
       schedule_name  = each.key
       scheduled_time = "<aws.scheduler.scheduled-time>"
       tag_value      = coalesce(each.value.tag_value, each.key)
       dry_run        = var.dry_run
       policy         = each.value.policy
-    }), "\\u003c", "<"), "\\u003e", ">")
+      }, {
+      for key, seconds in { interval_seconds = local.run_interval_seconds[each.key] } : key => floor(seconds + 0.5) if seconds != null
+    })), "\\u003c", "<"), "\\u003e", ">")
 
     retry_policy {
       maximum_event_age_in_seconds = var.scheduler_retry.maximum_event_age_in_seconds

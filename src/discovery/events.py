@@ -42,8 +42,24 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "notify_on_success": False,
 }
 MAX_FREEZE_SECONDS = (15, 900)
-EVENT_KEYS = {"schedule_name", "scheduled_time", "tag_value", "dry_run", "policy", "continuation"}
-CONTINUATION_KEYS = {"hop", "chain_started_at", "next_token", "listing_done", "pending", "totals"}
+EVENT_KEYS = {
+    "schedule_name",
+    "scheduled_time",
+    "tag_value",
+    "interval_seconds",
+    "dry_run",
+    "policy",
+    "continuation",
+}
+CONTINUATION_KEYS = {
+    "hop",
+    "chain_started_at",
+    "next_token",
+    "listing_done",
+    "pending",
+    "totals",
+    "overrun_reported",
+}
 # Written by the version before streaming; accepted, and the listing starts again.
 LEGACY_CONTINUATION_KEYS = {"resume_from_instance_id", "retry_instance_ids"}
 PLATFORMS = ("linux", "windows")
@@ -80,6 +96,7 @@ class Continuation:
     pending: tuple[Pending, ...] = ()
     totals: dict[str, Any] = field(default_factory=dict)
     legacy: bool = False  # written by the version before streaming
+    overrun_reported: bool = False  # a hop published the run's BackupRunOverrun
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +106,7 @@ class Continuation:
             "listing_done": self.listing_done,
             "pending": [list(p) for p in self.pending],
             "totals": self.totals,
+            "overrun_reported": self.overrun_reported,
         }
 
 
@@ -100,6 +118,8 @@ class Request:
     dry_run: bool
     policy: dict[str, Any]
     continuation: Continuation | None = None
+    interval_seconds: int | None = None  # None: absent, or ignored (interval_problem)
+    interval_problem: str | None = None  # why a malformed interval_seconds was ignored
 
     @property
     def scheduled_time_text(self) -> str:
@@ -114,6 +134,8 @@ class Request:
             "dry_run": self.dry_run,
             "policy": self.policy,
         }
+        if self.interval_seconds is not None:
+            event["interval_seconds"] = self.interval_seconds
         if continuation is not None:
             event["continuation"] = continuation.as_dict()
         return event
@@ -234,6 +256,20 @@ def _parse_copy_targets(raw: Any, problems: list[str]) -> list[dict[str, Any]]:
     return targets
 
 
+def parse_interval(event: dict[str, Any]) -> tuple[int | None, str | None]:
+    """``interval_seconds``: the value, or None with why it was ignored. Never a
+    problem: it only informs the overrun report, which must not cost the run."""
+    if "interval_seconds" not in event:
+        return None, None
+    raw = event["interval_seconds"]
+    if _is_int(raw) and raw >= 1:
+        return raw, None
+    return None, (
+        f"interval_seconds={show(raw)} ignored: must be a whole number of seconds >= 1 "
+        "(the run goes on without overrun reporting)"
+    )
+
+
 def _parse_pending(raw: Any, problems: list[str]) -> tuple[Pending, ...]:
     def valid(entry: Any) -> bool:
         return (
@@ -279,6 +315,9 @@ def _parse_continuation(raw: Any, problems: list[str]) -> Continuation | None:
     if not isinstance(totals, dict):
         problems.append("continuation.totals must be an object")
         totals = {}
+    overrun_reported = raw.get("overrun_reported", False)
+    if not isinstance(overrun_reported, bool):
+        problems.append("continuation.overrun_reported must be true or false")
     legacy = bool(LEGACY_CONTINUATION_KEYS & set(raw))
     if legacy and set(raw) & {"next_token", "listing_done", "pending"}:
         problems.append("continuation mixes the fields of two versions")
@@ -293,6 +332,7 @@ def _parse_continuation(raw: Any, problems: list[str]) -> Continuation | None:
         listing_done=listing_done,
         pending=pending,
         totals=totals,
+        overrun_reported=overrun_reported,
     )
 
 
@@ -320,6 +360,7 @@ def parse(event: Any) -> Request:
         problems.append("dry_run must be true or false")
     policy = parse_policy(event.get("policy"), problems)
     continuation = _parse_continuation(event.get("continuation"), problems)
+    interval, interval_problem = parse_interval(event)
     if problems:
         raise EventError(problems)
     assert scheduled is not None  # noqa: S101 - parse_time reported a problem otherwise
@@ -330,6 +371,8 @@ def parse(event: Any) -> Request:
         dry_run=dry_run,
         policy=policy,
         continuation=continuation,
+        interval_seconds=interval,
+        interval_problem=interval_problem,
     )
 
 

@@ -12,7 +12,8 @@ left it stops offering, lets the calls in flight finish, and hands on to a new
 invocation the listing's cursor (the next page's NextToken) and the instances it read
 but did not start: no hop reads what an earlier hop read. A run that cannot go on
 (no progress, too many hops, a hand-on refused, a fatal error) is reported, never
-dropped: a ``discovery`` notification and the RunIncomplete metric.
+dropped: a ``discovery`` notification and the RunIncomplete metric. A run still
+starting when its schedule's next run is due says so once (``overrun``).
 
 Time: the context's remaining time is read once, at the start; every later check of
 the deadline, and every wait, goes through ``discovery.clock`` (see its docstring for
@@ -34,6 +35,7 @@ from discovery import (
     events,
     inventory,
     notify,
+    overrun,
     pacing,
     report,
     runsummary,
@@ -146,6 +148,11 @@ class Run:
             logger.warning("continuation of an earlier version: listing again from the first page")
         self.previous = previous
         self.hop = previous.hop
+        self.overrun_reported = previous.overrun_reported
+        self.overran: bool | None = None  # None: not checked yet, or no interval known
+        self.overrun_published = 0
+        if request.interval_problem is not None:
+            logger.error(request.interval_problem)
         self.selection = Selection(cfg, request)
         self.tally = Tally()
         ec2 = clients.get("ec2")
@@ -242,6 +249,46 @@ class Run:
         self.tally.hand_on(instance)
         return False
 
+    # --- the overrun: still starting when the next run is due ---------------------------
+
+    def check_overrun(self) -> None:
+        """Once a hop, after its starts: publish the run's BackupRunOverrun if it is past
+        its interval and no earlier hop published it. A failed publish is logged and left
+        to the next hop; it never stops the run."""
+        if self.overran is not None or self.dry is not None:
+            return
+        if self.request.interval_seconds is None:
+            return
+        elapsed = overrun.elapsed_past(self.request, clock.now())
+        self.overran = elapsed is not None
+        if elapsed is None or self.overrun_reported:
+            return
+        totals = report.add_totals(self.previous.totals, self.hop_counts())
+        try:
+            entry = overrun.notification(
+                self.cfg,
+                self.request,
+                elapsed=elapsed,
+                totals=totals,
+                hop=self.hop,
+                listing_done=self.listing.done,
+            )
+            self.overrun_published = _publish(self.cfg, [entry])
+        except Exception:  # the report of an overrun must never cost the run its starts
+            logger.exception("the overrun of %s could not be published", self.run_name)
+        if self.overrun_published:
+            self.overrun_reported = True
+        else:
+            logger.error(
+                "run %s overran its interval, but BackupRunOverrun was not published; the "
+                "next hop, if any, tries again",
+                self.run_name,
+            )
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.request.schedule_name} at {self.request.scheduled_time_text}"
+
     # --- the run's end: the ledger and the summary ---------------------------------------
 
     def close_run(
@@ -282,6 +329,8 @@ class Run:
             counts.update(
                 hops=self.hop + 1, not_started=not_started, listing_done=self.listing.done
             )
+            if self.overran is not None:
+                counts["overran"] = self.overran
             expected = int(totals.get("started", 0)) + int(totals.get("already_started", 0))
             record = ledger.record_discovery(
                 name,
@@ -341,6 +390,7 @@ class Run:
                 "too short for the margin?)",
                 "not_started": len(to_hand_on),
             }
+        self.check_overrun()  # before the hand-on, which carries whether it was reported
         nxt = events.Continuation(
             hop=self.hop + 1,
             chain_started_at=self.previous.chain_started_at,
@@ -348,6 +398,7 @@ class Run:
             listing_done=self.listing.done,
             pending=tuple((i.instance_id, i.platform, i.state, i.owner) for i in to_hand_on),
             totals=report.add_totals(self.previous.totals, self.hop_counts()),
+            overrun_reported=self.overrun_reported,
         )
         try:
             self.hand_on(self.context.invoked_function_arn, self.request.as_event(nxt))
@@ -376,6 +427,7 @@ class Run:
         failure: ListingError | None = None,
     ) -> dict[str, Any]:
         """Publish, log the summary and the metrics; raise if the run did not go on."""
+        self.check_overrun()
         counts = self.hop_counts()
         totals = report.add_totals(self.previous.totals, counts)
         complete = give_up is None and failure is None and not handed
@@ -436,7 +488,8 @@ class Run:
             "run_incomplete": incomplete,
             "not_started": not_started,
             "run_totals": totals,
-            "notifications_published": published,
+            "notifications_published": published + self.overrun_published,
+            "overrun": {"overran": self.overran, "reported": self.overrun_reported},
             "run_ledger": ledger,
             "timings_ms": {
                 "listing": int(self.listing.seconds * 1000),
@@ -445,6 +498,8 @@ class Run:
         }
         if give_up is not None:
             summary["stopped_because"] = give_up
+        if self.request.interval_problem is not None:
+            summary["interval_seconds_ignored"] = self.request.interval_problem
         report.emit(summary, self.cfg.name_prefix)
         if failure is not None:
             logger.error(description, extra={"details": common})

@@ -153,6 +153,12 @@ def summary_entry(cfg: Config, record: RunRecord, published_by: str) -> dict[str
             f"{discovered.get('failed', 0)} failed to start, "
             f"{discovered.get('not_selected', 0)} not selected."
         )
+    overran = discovered.get("overran")
+    if overran is True:
+        parts.append(
+            "Discovery overran the schedule's interval: it was still starting instances when "
+            "the schedule's next run was due (BackupRunOverrun)."
+        )
     description = " ".join(parts)
     if len(description) > MAX_DESCRIPTION:
         description = description[: MAX_DESCRIPTION - 3] + "..."
@@ -179,6 +185,7 @@ def summary_entry(cfg: Config, record: RunRecord, published_by: str) -> dict[str
         "skipped_by_reason": ", ".join(f"{k}={v}" for k, v in sorted(skipped.items())),
         "not_selected": str(discovered.get("not_selected", "")),
         "fleet_size": str(discovered.get("fleet_size", "")),
+        "overran": "" if not isinstance(overran, bool) else str(overran).lower(),
         "storm_threshold": str(cfg.storm_threshold),
         "state_machine": cfg.name_prefix,
     }

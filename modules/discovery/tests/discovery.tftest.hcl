@@ -136,15 +136,45 @@ run "function_defaults" {
   }
 }
 
+run "a_plain_interval_is_carried_in_whole_seconds" {
+  command = plan
+  variables {
+    schedules = {
+      sevens  = { schedule_expression = "rate(7 minutes)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+      hourly  = { schedule_expression = "rate(1 hour)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+      quarter = { schedule_expression = "cron(0/15 */6 * * ? *)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+      paused  = { schedule_expression = "rate(2 days)", enabled = false, policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+    }
+  }
+
+  assert {
+    condition = {
+      for name, s in aws_scheduler_schedule.this : name => lookup(jsondecode(s.target[0].input), "interval_seconds", "absent")
+      } == {
+      sevens  = 420
+      hourly  = 3600
+      quarter = "absent" # four firings in each sixth hour: no plain interval
+      paused  = 172800   # a disabled schedule's input is still complete, for a manual enable
+    }
+    error_message = "A schedule's input carries interval_seconds, in whole seconds, exactly where its interval is plain (docs/contracts.md section 1)."
+  }
+
+  assert {
+    condition     = strcontains(aws_scheduler_schedule.this["sevens"].target[0].input, "\"interval_seconds\":420,")
+    error_message = "interval_seconds is written as a JSON integer (420, not 420.0000001): discovery ignores anything else."
+  }
+}
+
 run "schedules_carry_the_contract_input" {
   command = apply
 
   assert {
     condition = jsondecode(aws_scheduler_schedule.this["nightly"].target[0].input) == {
-      schedule_name  = "nightly"
-      scheduled_time = "<aws.scheduler.scheduled-time>"
-      tag_value      = "nightly"
-      dry_run        = false
+      schedule_name    = "nightly"
+      scheduled_time   = "<aws.scheduler.scheduled-time>"
+      tag_value        = "nightly"
+      interval_seconds = 86400
+      dry_run          = false
       policy = {
         retention_days     = 35
         max_freeze_seconds = 30
@@ -165,6 +195,11 @@ run "schedules_carry_the_contract_input" {
   assert {
     condition     = jsondecode(aws_scheduler_schedule.this["weekly"].target[0].input).tag_value == "gold"
     error_message = "A schedule's tag_value is passed when given."
+  }
+
+  assert {
+    condition     = !contains(keys(jsondecode(aws_scheduler_schedule.this["weekly"].target[0].input)), "interval_seconds")
+    error_message = "A schedule whose interval is not plain (weekly: cron on one day of the week) carries no interval_seconds."
   }
 
   assert {
