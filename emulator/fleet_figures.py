@@ -177,6 +177,10 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
             - run.discovery.started_at,
             3,
         ),
+        # What the admission the budget derives allows at best: every instance started at
+        # discovery's pace, the last one's freeze the same moment (last_thaw_seconds
+        # against it says what the slots and the budget cost beyond the pace).
+        "start_pace_floor_seconds": round(n / start_rate, 3) if start_rate else None,
         "budget_floor_api": floor_api,
         "budget_source": BUDGET_SOURCE,
         "quota_overrides": dict(sorted(run.config.quota_overrides.items())),
