@@ -134,7 +134,7 @@ output "schedules" {
 }
 
 output "schedule_capacity" {
-  description = "Per enabled schedule, the most instances its run starts before the schedule fires again: its interval times discovery's start pace (admission.start_rate_per_second, 5,184 a day by default). A larger fleet's runs overlap and queue for the freeze slots (docs/fleet.md). Null where the expression's interval is not plain."
+  description = "Per enabled schedule, the most instances its run starts before the schedule fires again: its interval times discovery's start pace (discovery.start_rate_per_second if set, else admission.start_rate_per_second; 5,184 a day by default), for the schedule running alone. A larger fleet's runs overlap and queue for the freeze slots, and discovery reports it (BackupRunOverrun, docs/fleet.md). Null where the intervals between firings are not all the same."
   value       = module.discovery.schedule_capacity
 }
 

@@ -632,8 +632,8 @@ variable "api_budget" {
       "states:StartExecution", "states:StateTransition", "ec2:DescribeInstances", "ec2:DescribeSnapshots",
       "ec2:DescribeImages", "ec2:CreateTags", "ssm:SendCommand", "ssm:GetCommandInvocation",
       "ssm:DescribeInstanceInformation", "backup:StartBackupJob", "backup:DescribeBackupJob", "dynamodb:UpdateItem",
-    ], api)]) && alltrue([for rate in concat(values(var.api_budget.calls_per_second), values(var.api_budget.quotas)) : rate > 0])
-    error_message = "api_budget.calls_per_second and api_budget.quotas: every key must name an API the module calls (docs/fleet.md lists them) and every rate be above 0; wrong: ${join(", ", [for api in distinct(concat(keys(var.api_budget.calls_per_second), keys(var.api_budget.quotas))) : api if !contains(["states:StartExecution", "states:StateTransition", "ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:CreateTags", "ssm:SendCommand", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation", "backup:StartBackupJob", "backup:DescribeBackupJob", "dynamodb:UpdateItem"], api) || lookup(var.api_budget.calls_per_second, api, 1) <= 0 || lookup(var.api_budget.quotas, api, 1) <= 0])}."
+    ], api)]) && alltrue([for rate in concat(values(var.api_budget.calls_per_second), values(var.api_budget.quotas)) : try(rate > 0, false)])
+    error_message = "api_budget.calls_per_second and api_budget.quotas: every key must name an API the module calls (docs/fleet.md lists them) and every rate be above 0; wrong: ${join(", ", [for api in distinct(concat(keys(var.api_budget.calls_per_second), keys(var.api_budget.quotas))) : api if !contains(["states:StartExecution", "states:StateTransition", "ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeImages", "ec2:CreateTags", "ssm:SendCommand", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation", "backup:StartBackupJob", "backup:DescribeBackupJob", "dynamodb:UpdateItem"], api) || !try(lookup(var.api_budget.calls_per_second, api, 1) > 0, false) || !try(lookup(var.api_budget.quotas, api, 1) > 0, false)])}."
   }
 }
 

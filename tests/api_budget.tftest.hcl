@@ -77,3 +77,14 @@ run "rejects_a_quota_that_names_no_api" {
   }
   expect_failures = [var.api_budget]
 }
+
+run "rejects_a_quota_given_as_null" {
+  command = plan
+  module {
+    source = "./tests/fixtures/root_variables"
+  }
+  variables {
+    api_budget = { quotas = { "ssm:SendCommand" = null } }
+  }
+  expect_failures = [var.api_budget]
+}

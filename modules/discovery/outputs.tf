@@ -58,6 +58,6 @@ output "recovery_point_alarm_hours" {
 }
 
 output "schedule_capacity" {
-  description = "Per enabled schedule, the most instances its run starts before the schedule fires again (its interval times start_rate_per_second; null where the expression's interval is not plain). Schedules that fire together share the pace's budget, each at the full pace."
+  description = "Per enabled schedule, the most instances its run starts before the schedule fires again (its interval times start_rate_per_second; null where the intervals between firings are not all the same), for the schedule running alone: schedules whose runs overlap each start at the full pace, so together they start faster and share the freeze slots."
   value       = local.schedule_capacity
 }

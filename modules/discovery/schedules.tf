@@ -33,8 +33,7 @@ resource "aws_scheduler_schedule" "this" {
     # every execution name of this firing is fixed whatever happens next.
     # jsonencode writes < and > as \u003c and \u003e, which the scheduler would
     # not recognise as its placeholder: put them back. interval_seconds only where the
-    # interval is plain (capacity.tf): discovery reports a run that outlasts it. Rounded:
-    # it is reckoned in hours (minutes / 60), and discovery takes only whole seconds.
+    # interval is plain (capacity.tf): discovery reports a run that outlasts it.
     input = replace(replace(jsonencode(merge({
       schedule_name  = each.key
       scheduled_time = "<aws.scheduler.scheduled-time>"
@@ -42,7 +41,7 @@ resource "aws_scheduler_schedule" "this" {
       dry_run        = var.dry_run
       policy         = each.value.policy
       }, {
-      for key, seconds in { interval_seconds = local.run_interval_seconds[each.key] } : key => floor(seconds + 0.5) if seconds != null
+      for key, seconds in { interval_seconds = local.run_interval_seconds[each.key] } : key => seconds if seconds > 0
     })), "\\u003c", "<"), "\\u003e", ">")
 
     retry_policy {

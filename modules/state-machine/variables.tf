@@ -272,13 +272,21 @@ variable "api_budget" {
   }
 
   validation {
-    condition     = alltrue([for api, quota in var.api_budget.quotas : quota > 0])
-    error_message = "api_budget.quotas must be above 0 calls per second (a quota of the account, not a budget); wrong: ${join(", ", [for api, quota in var.api_budget.quotas : api if !(quota > 0)])}."
+    condition     = alltrue([for api, quota in var.api_budget.quotas : try(quota > 0, false)])
+    error_message = "api_budget.quotas must be above 0 calls per second (a quota of the account, not a budget); wrong: ${join(", ", [for api, quota in var.api_budget.quotas : api if !try(quota > 0, false)])}."
   }
 
   validation {
-    condition     = alltrue([for api, rate in var.api_budget.calls_per_second : rate > 0 && rate <= lookup(merge(local.default_api_quotas, var.api_budget.quotas), api, rate)])
-    error_message = "api_budget.calls_per_second must be above 0 and at most the API's quota (the module's, or api_budget.quotas; docs/fleet.md); wrong: ${join(", ", [for api, rate in var.api_budget.calls_per_second : "${api} (quota ${lookup(merge(local.default_api_quotas, var.api_budget.quotas), api, "unknown")})" if !(rate > 0 && rate <= lookup(merge(local.default_api_quotas, var.api_budget.quotas), api, rate))])}."
+    condition     = alltrue([for api, rate in var.api_budget.calls_per_second : try(rate > 0 && rate <= lookup(merge(local.default_api_quotas, var.api_budget.quotas), api, rate), false)])
+    error_message = "api_budget.calls_per_second must be above 0 and at most the API's quota (the module's, or api_budget.quotas; docs/fleet.md); wrong: ${join(", ", [for api, rate in var.api_budget.calls_per_second : "${api} (quota ${try(lookup(merge(local.default_api_quotas, var.api_budget.quotas), api, "unknown"), "unknown")})" if !try(rate > 0 && rate <= lookup(merge(local.default_api_quotas, var.api_budget.quotas), api, rate), false)])}."
+  }
+
+  # A freeze slot makes up to one call a second of each of these (budget.tf): below one
+  # call a second, even one slot could spend more than the budget in a second.
+  validation {
+    condition = alltrue([for api in ["ssm:SendCommand", "backup:StartBackupJob", "ec2:DescribeSnapshots", "ssm:GetCommandInvocation"] :
+    try(lookup(var.api_budget.calls_per_second, api, lookup(merge(local.default_api_quotas, var.api_budget.quotas), api) * var.api_budget.share_of_quota) >= 1, true)])
+    error_message = "api_budget: the freeze window's APIs need a budget of at least 1 call a second each (one freeze slot makes up to one call a second of each; docs/fleet.md); raise share_of_quota, calls_per_second or the quota of: ${join(", ", [for api in ["ssm:SendCommand", "backup:StartBackupJob", "ec2:DescribeSnapshots", "ssm:GetCommandInvocation"] : api if !try(lookup(var.api_budget.calls_per_second, api, lookup(merge(local.default_api_quotas, var.api_budget.quotas), api) * var.api_budget.share_of_quota) >= 1, true)])}."
   }
 }
 

@@ -22,8 +22,9 @@ from emulator.statemachine import REGION
 
 ROOT = Path(__file__).resolve().parents[2]
 RAISED = {"ssm:SendCommand": 20.0, "backup:StartBackupJob": 20.0, "ec2:DescribeSnapshots": 200.0}
-# What budget.tf derives for RAISED: SendCommand's and StartBackupJob's budgets of 10 a
-# second allow 10 freeze slots, and 10 slots turning over in 30 s 0.33 starts a second.
+# What budget.tf derives for RAISED (asserted by the tftest run
+# the_fleet_bench_raised_quotas_give_its_admission): SendCommand's and StartBackupJob's
+# budgets of 10 a second allow 10 freeze slots, turning over in 30 s: 0.33 starts a second.
 ADMISSION = ["--freeze-slots", "10", "--start-rate", "0.33"]
 
 

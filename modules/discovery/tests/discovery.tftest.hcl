@@ -144,6 +144,11 @@ run "a_plain_interval_is_carried_in_whole_seconds" {
       hourly  = { schedule_expression = "rate(1 hour)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
       quarter = { schedule_expression = "cron(0/15 */6 * * ? *)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
       paused  = { schedule_expression = "rate(2 days)", enabled = false, policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+      sixes   = { schedule_expression = "cron(30 */6 * * ? *)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+      at-one  = { schedule_expression = "cron(0 1 * * ? *)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+      twice   = { schedule_expression = "cron(0 2,14 * * ? *)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+      nightly = { schedule_expression = "cron(0 1-5 * * ? *)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
+      fives   = { schedule_expression = "cron(0 */5 * * ? *)", policy = { retention_days = 35, max_freeze_seconds = 30, on_freeze_failure = "crash-consistent", stopped_instances = "backup", copy_targets = [], notify_on_success = false } }
     }
   }
 
@@ -155,6 +160,11 @@ run "a_plain_interval_is_carried_in_whole_seconds" {
       hourly  = 3600
       quarter = "absent" # four firings in each sixth hour: no plain interval
       paused  = 172800   # a disabled schedule's input is still complete, for a manual enable
+      sixes   = 21600
+      at-one  = 86400
+      twice   = "absent" # 12 hours, but a list of hours may have unequal gaps
+      nightly = "absent" # hourly from 1 to 5, then 20 hours
+      fives   = "absent" # every 5 hours, then 4 from 20:00 to 00:00
     }
     error_message = "A schedule's input carries interval_seconds, in whole seconds, exactly where its interval is plain (docs/contracts.md section 1)."
   }

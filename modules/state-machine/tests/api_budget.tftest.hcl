@@ -130,6 +130,21 @@ run "the_account_quotas_move_the_budgets" {
   }
 }
 
+run "the_fleet_bench_raised_quotas_give_its_admission" {
+  # tests/fleet/test_account_quotas.py runs these quotas with 10 slots and 0.33 a second.
+  command = plan
+  variables {
+    api_budget = {
+      quotas = { "ssm:SendCommand" = 20, "backup:StartBackupJob" = 20, "ec2:DescribeSnapshots" = 200 }
+    }
+  }
+
+  assert {
+    condition     = output.admission.freeze_slots == 10 && output.admission.start_rate_per_second == 0.33 && output.admission.job_poll_gate_calls == 5
+    error_message = "The fleet test's raised quotas must derive what it runs: 10 slots (GetCommandInvocation's budget of 10 binds), 0.33 a second, a gate of 5."
+  }
+}
+
 run "a_budget_may_follow_a_raised_quota" {
   command = plan
   variables {
@@ -223,4 +238,26 @@ run "rejects_a_slot_wait_without_bound" {
     timings = { slot_wait_max_seconds = 30 }
   }
   expect_failures = [var.timings]
+}
+
+run "rejects_a_freeze_window_budget_below_one_call_a_second" {
+  command = plan
+  module {
+    source = "./tests/fixtures/variables"
+  }
+  variables {
+    api_budget = { quotas = { "ssm:SendCommand" = 1.5 } }
+  }
+  expect_failures = [var.api_budget]
+}
+
+run "rejects_a_quota_given_as_null" {
+  command = plan
+  module {
+    source = "./tests/fixtures/variables"
+  }
+  variables {
+    api_budget = { quotas = { "backup:StartBackupJob" = null } }
+  }
+  expect_failures = [var.api_budget]
 }
