@@ -13,7 +13,9 @@ invocation the listing's cursor (the next page's NextToken) and the instances it
 but did not start: no hop reads what an earlier hop read. A run that cannot go on
 (no progress, too many hops, a hand-on refused, a fatal error) is reported, never
 dropped: a ``discovery`` notification and the RunIncomplete metric. A run still
-starting when its schedule's next run is due says so once (``overrun``).
+starting when its schedule's next run is due says so once (``overrun``), unless Lambda
+retries the hop that said it (then again, under the same message_key: the same alert);
+a run that began already past its interval is a late start, logged, not an overrun.
 
 Time: the context's remaining time is read once, at the start; every later check of
 the deadline, and every wait, goes through ``discovery.clock`` (see its docstring for
@@ -153,6 +155,20 @@ class Run:
         self.overrun_published = 0
         if request.interval_problem is not None:
             logger.error(request.interval_problem)
+        self.late_start = overrun.late_start(request, previous.chain_started_at)
+        if self.late_start is not None and self.hop == 0:
+            logger.warning(
+                "run %s at %s began %d s after its scheduled time, later than the schedule's "
+                "interval of %s s: a late start, not an overrun, so no BackupRunOverrun. Likely "
+                "causes: EventBridge Scheduler retrying the delivery (up to its maximum event "
+                "age), a redrive from its dead-letter queue, a backlog in Lambda's asynchronous "
+                "queue (throttling, concurrency), a flexible time window, or a manual replay of "
+                "an old scheduled_time",
+                request.schedule_name,
+                request.scheduled_time_text,
+                self.late_start,
+                request.interval_seconds,
+            )
         self.selection = Selection(cfg, request)
         self.tally = Tally()
         ec2 = clients.get("ec2")
@@ -253,14 +269,18 @@ class Run:
 
     def check_overrun(self) -> None:
         """Once a hop, after its starts: publish the run's BackupRunOverrun if it is past
-        its interval and no earlier hop published it. A failed publish is logged and left
-        to the next hop; it never stops the run."""
+        its interval, began within it (not a late start) and no earlier hop published it.
+        A failed publish is logged and left to the next hop; it never stops the run."""
         if self.overran is not None or self.dry is not None:
             return
         if self.request.interval_seconds is None:
             return
+        if self.late_start is not None:
+            self.overran = self.overrun_reported  # a late start is no overrun
+            return
         elapsed = overrun.elapsed_past(self.request, clock.now())
-        self.overran = elapsed is not None
+        # An earlier hop's report stands, whatever this hop's clock says.
+        self.overran = elapsed is not None or self.overrun_reported
         if elapsed is None or self.overrun_reported:
             return
         totals = report.add_totals(self.previous.totals, self.hop_counts())
@@ -500,6 +520,8 @@ class Run:
             summary["stopped_because"] = give_up
         if self.request.interval_problem is not None:
             summary["interval_seconds_ignored"] = self.request.interval_problem
+        if self.late_start is not None:
+            summary["late_start_seconds"] = self.late_start
         report.emit(summary, self.cfg.name_prefix)
         if failure is not None:
             logger.error(description, extra={"details": common})

@@ -4,13 +4,19 @@ section 5, ``BackupRunOverrun``).
 The schedule's fleet is then larger than its interval times the start pace: the next
 run's discovery paces alongside this one, and both runs' instances queue for the same
 freeze slots, where the longest waits end unfrozen. Those instances are reported one by
-one (or as a storm), each naming a symptom; this event names the cause, once a run.
+one (or as a storm), each naming a symptom; this event names the cause, once a run,
+unless Lambda retries the hop that published it (then again, under the same
+``message_key``: the same alert).
+
+A run whose first hop began already past its interval is a late start (a delivery
+retried or redriven, a backlog in Lambda's asynchronous queue, a flexible window, a
+replay), not an overrun: its fleet's size is not the cause, and it publishes nothing.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from discovery import notify
@@ -27,9 +33,22 @@ def elapsed_past(request: Request, now: datetime) -> int | None:
     return int(elapsed) if elapsed > request.interval_seconds else None
 
 
+def late_start(request: Request, chain_started_at: datetime) -> int | None:
+    """Whole seconds from the run's scheduled time to its first hop's start, when that
+    start was already past its interval (a late start, not an overrun); None otherwise,
+    or when the interval is not known."""
+    if request.interval_seconds is None:
+        return None
+    late = (chain_started_at - request.scheduled_time).total_seconds()
+    return int(late) if late > request.interval_seconds else None
+
+
 def capacity(interval_seconds: int, start_rate_per_second: float) -> int:
-    """Instances one run starts in its interval: the module's ``schedule_capacity``."""
-    return math.floor(interval_seconds * start_rate_per_second)
+    """Instances one run starts in its interval: the module's ``schedule_capacity``,
+    which Terraform computes in decimal (``floor(86400 * 0.35)`` is 30240, where binary
+    floats give 30239). The rate is the decimal text of START_RATE_PER_SECOND, which
+    ``str`` of its float gives back."""
+    return int(Decimal(str(start_rate_per_second)) * interval_seconds)
 
 
 def _pace(rate: float) -> str:
@@ -58,9 +77,9 @@ def notification(
         f"at {_pace(rate)} a second, a capacity of {room} instances a run (interval x pace). "
         "The schedule's next run overlaps this one: both start at the full pace, their "
         "instances queue for the freeze slots, and those still waiting after "
-        "timings.slot_wait_max_seconds (6 hours by default) end unfrozen, reported one by "
-        "one or as storms. Lengthen the schedule's interval, raise the api_budget "
-        "(docs/fleet.md), or split the fleet across schedules."
+        "timings.slot_wait_max_seconds end unfrozen, reported one by one or as storms. "
+        "Lengthen the schedule's interval, declare the account's quotas or raise the "
+        "budgets (api_budget, docs/fleet.md), or split the fleet across schedules."
     )
     return notify.notification(
         cfg,

@@ -1,5 +1,6 @@
 """A run still starting instances when its schedule's next run is due: one
-BackupRunOverrun a run (docs/contracts.md sections 1, 5 and 5b).
+BackupRunOverrun a run (docs/contracts.md sections 1, 5 and 5b); a run that began
+already past its interval is a late start, not an overrun.
 
 The function's clock starts a day in the past, so that moto's real-time startDate of
 each execution is later than the invocation (the handler tells "started" from "already
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from discovery import clients, clock, config, events, handler, runsummary
+from discovery import clients, clock, config, events, handler, overrun, runsummary
 from discovery.ledger import RunRecord
 from tests.discovery import fleet
 from tests.discovery.support import FakeContext, VirtualClock, budget, schedule_event
@@ -62,14 +63,15 @@ def overruns(env: Any) -> list[dict[str, Any]]:
 def test_a_run_past_its_interval_reports_the_overrun_once_across_hops(paced, run_clock):
     ids = fleet.make(50, {TAG: "nightly"})
 
-    summaries = paced.drive(event_at(7200, interval_seconds=3600), budget(20))
+    # Begins 5 s before the interval ends; its first hop (about 20 s) ends past it.
+    summaries = paced.drive(event_at(3600 - 5, interval_seconds=3600), budget(20))
 
     assert len(summaries) >= 2
     assert paced.started_ids() == sorted(ids)  # the report stopped no start
     (message,) = overruns(paced)
     assert all(s["overrun"] == {"overran": True, "reported": True} for s in summaries)
     assert [s["notifications_published"] for s in summaries[:2]] == [1, 0]
-    scheduled = events.format_time(START - timedelta(seconds=7200))
+    scheduled = events.format_time(START - timedelta(seconds=3600 - 5))
     assert message["node"] == "schedule/nightly"
     assert message["resource"] == paced.state_machine_arn
     assert message["metric_name"] == "discovery"
@@ -81,7 +83,7 @@ def test_a_run_past_its_interval_reports_the_overrun_once_across_hops(paced, run
     assert info["schedule_name"] == "nightly"
     assert info["scheduled_time"] == scheduled
     assert info["interval_seconds"] == "3600"
-    assert int(info["elapsed_seconds"]) >= 7200
+    assert int(info["elapsed_seconds"]) > 3600
     assert info["started"] == str(first["started"])
     assert info["already_started"] == "0"
     assert (info["start_rate_per_second"], info["capacity"]) == ("1", "3600")  # paced: 1/s
@@ -93,10 +95,13 @@ def test_a_run_past_its_interval_reports_the_overrun_once_across_hops(paced, run
         f"{first['started']} started so far, at 1 a second, a capacity of 3600 instances",
         "next run overlaps this one",
         "queue for the freeze slots",
-        "api_budget (docs/fleet.md)",
+        "after timings.slot_wait_max_seconds end unfrozen",
+        "declare the account's quotas or raise the budgets (api_budget, docs/fleet.md)",
         "split the fleet across schedules",
     ):
         assert part in description
+    assert "6 hours" not in description  # the Lambda does not know the module's timings
+    assert all("late_start_seconds" not in s for s in summaries)
     (attributes,) = [
         n["attributes"] for n in paced.notifications() if "BackupRunOverrun" in n["message"]
     ]
@@ -191,7 +196,7 @@ def test_a_failed_publish_stops_no_start_and_the_next_hop_tries_again(paced, run
     failed = failing_overrun_publishes(times=1)
     caplog.set_level(logging.ERROR)
 
-    summaries = paced.drive(event_at(7200, interval_seconds=3600), budget(20))
+    summaries = paced.drive(event_at(3600 - 5, interval_seconds=3600), budget(20))
 
     assert failed == [1]
     assert paced.started_ids() == sorted(ids)
@@ -207,7 +212,7 @@ def test_a_publish_failing_throughout_loses_no_start(paced, run_clock):
     ids = fleet.make(50, {TAG: "nightly"})
     failed = failing_overrun_publishes(times=1000)
 
-    summaries = paced.drive(event_at(7200, interval_seconds=3600), budget(20))
+    summaries = paced.drive(event_at(3600 - 5, interval_seconds=3600), budget(20))
 
     assert len(failed) == len(summaries) >= 2  # each hop tried once
     assert paced.started_ids() == sorted(ids)
@@ -273,8 +278,115 @@ def test_the_last_hop_records_the_overrun_in_the_ledger(paced, run_clock, monkey
     monkeypatch.setattr(handler, "ledger_of", lambda _cfg: FakeLedger())
     fleet.make(5, {TAG: "nightly"})
 
-    paced.drive(event_at(7200, interval_seconds=3600), FakeContext())
+    paced.drive(event_at(3600 - 2, interval_seconds=3600), FakeContext())  # ends past it
+    paced.drive(event_at(7200, interval_seconds=3600), FakeContext())  # a late start
     paced.drive(event_at(60, interval_seconds=3600), FakeContext())
     paced.drive(event_at(60))
 
-    assert [c.get("overran", "absent") for c in recorded] == [True, False, "absent"]
+    assert [c.get("overran", "absent") for c in recorded] == [True, False, False, "absent"]
+
+
+LATE_START = "a late start, not an overrun"
+
+
+def test_a_run_that_began_past_its_interval_is_a_late_start_not_an_overrun(
+    paced, run_clock, caplog
+):
+    # Delivered 7200 s after its scheduled time (a retried delivery, a redrive, Lambda's
+    # queue): nothing started yet, and its fleet's size is not the cause.
+    ids = fleet.make(50, {TAG: "nightly"})
+    caplog.set_level(logging.WARNING)
+
+    summaries = paced.drive(event_at(7200, interval_seconds=3600), budget(20))
+
+    assert len(summaries) >= 2
+    assert paced.started_ids() == sorted(ids)
+    assert overruns(paced) == []
+    assert all(s["overrun"] == {"overran": False, "reported": False} for s in summaries)
+    assert [s["late_start_seconds"] for s in summaries] == [7200] * len(summaries)
+    (logged,) = [r for r in caplog.records if LATE_START in r.getMessage()]  # hop 0 only
+    assert logged.levelno == logging.WARNING
+    scheduled = events.format_time(START - timedelta(seconds=7200))
+    for part in (
+        f"run nightly at {scheduled} began 7200 s after its scheduled time",
+        "interval of 3600 s",
+        "maximum event age",
+        "dead-letter queue",
+        "asynchronous queue",
+        "flexible time window",
+    ):
+        assert part in logged.getMessage()
+
+
+def test_a_run_that_began_within_its_interval_and_ends_past_it_still_reports(paced, run_clock):
+    fleet.make(30, {TAG: "nightly"})
+
+    summaries = paced.drive(event_at(3600 - 1, interval_seconds=3600), budget(20))
+
+    (message,) = overruns(paced)
+    assert json.loads(message["additional_info"])["hop"] == "0"
+    assert all("late_start_seconds" not in s for s in summaries)
+
+
+def continued(
+    seconds_before_start: int, began_after: int, *, reported: bool = False, **fields: Any
+) -> dict[str, Any]:
+    """Hop 1 of a run scheduled that long before the clock's start, whose first hop
+    began ``began_after`` seconds after its scheduled time."""
+    request = events.parse(event_at(seconds_before_start, **fields))
+    began = request.scheduled_time + timedelta(seconds=began_after)
+    nxt = events.Continuation(hop=1, chain_started_at=began, overrun_reported=reported)
+    return request.as_event(nxt)
+
+
+def test_a_dry_run_past_its_interval_publishes_nothing(paced, run_clock):
+    fleet.make(5, {TAG: "nightly"})
+
+    # Began 60 s after its scheduled time, now 7200 s after: an overrun, but dry.
+    summaries = paced.drive(continued(7200, 60, interval_seconds=3600, dry_run=True))
+
+    assert paced.messages() == []
+    assert paced.started_ids() == []
+    assert all(s["status"] == "dry_run" for s in summaries)
+    assert all(s["overrun"] == {"overran": None, "reported": False} for s in summaries)
+
+
+def test_a_later_hop_keeps_the_overrun_an_earlier_hop_reported(paced, run_clock):
+    # Hop 0 reported the overrun; this hop's clock is behind (100 s after the scheduled
+    # time, within the interval): it must not say the run did not overrun.
+    fleet.make(5, {TAG: "nightly"})
+    event = continued(100, 0, reported=True, interval_seconds=3600)
+
+    (summary,) = paced.drive(event, FakeContext())
+
+    assert summary["overrun"] == {"overran": True, "reported": True}
+    assert summary["notifications_published"] == 0
+    assert overruns(paced) == []
+
+
+def test_a_continuation_without_overrun_reported_parses_as_false():
+    request = events.parse(schedule_event(interval_seconds=86400))
+    event = request.as_event(events.Continuation(hop=1, chain_started_at=START))
+    del event["continuation"]["overrun_reported"]
+
+    again = events.parse(event)
+
+    assert again.continuation is not None
+    assert again.continuation.overrun_reported is False
+
+
+@pytest.mark.parametrize(
+    ("interval", "rate", "expected"),
+    [
+        (86400, 0.35, 30240),  # binary floats: floor(30239.999...) = 30239
+        (86400, 0.06, 5184),
+        (3600, 0.41, 1476),
+        (86400, 0.57, 49248),
+        (3600, 1.0, 3600),
+        (86400, 0.01, 864),
+        (7, 0.5, 3),
+    ],
+)
+def test_the_capacity_is_the_floor_of_the_exact_decimal_product(interval, rate, expected):
+    # As Terraform's floor(interval * rate), computed in decimal big floats.
+    assert overrun.capacity(interval, rate) == expected
