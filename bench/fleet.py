@@ -26,6 +26,7 @@ import argparse
 import json
 import multiprocessing
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,24 +63,24 @@ def _quota(text: str) -> tuple[str, float]:
     return key, rate
 
 
-def _slots(text: str) -> int:
-    try:
-        slots = int(text)
-    except ValueError:
-        slots = 0
-    if not 1 <= slots <= 500:  # budget.tf derives no more and no fewer
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 500")
-    return slots
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` (up to ``high``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {bound}")
+        return value
+
+    return parse
 
 
-def _gate_calls(text: str) -> int:
-    try:
-        calls = int(text)
-    except ValueError:
-        calls = 0
-    if calls < 1:  # budget.tf's max(1, floor(budget))
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return calls
+_slots = _whole_number(1, 500)  # budget.tf derives no more and no fewer
+_gate_calls = _whole_number(1)  # budget.tf's max(1, floor(budget))
 
 
 def _start_rate(text: str) -> float:
