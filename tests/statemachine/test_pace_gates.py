@@ -2,8 +2,9 @@
 
 A poll reserves its second in the guard table (``pace#backup:DescribeBackupJob@<second>``)
 a poll interval ahead and waits until it starts. A full second moves it one second on,
-twice; then a quarter of the interval on; then it goes ungated. The tests fill the gate's
-items as other executions would and look at when the polls were made.
+twice; then a quarter of the interval on; then one interval on, doubling up to eight;
+then it goes ungated. The tests fill the gate's items as other executions would and look
+at when the polls were made.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ def _calls(world: World, second: int) -> int:
     return int(item.get("Item", {}).get("calls", {}).get("N", "0"))
 
 
+def _stamp(event: dict) -> _dt.datetime:
+    return _dt.datetime.fromisoformat(str(event["timestamp"]))
+
+
 def _polls(run) -> list[_dt.datetime]:
-    return [
-        _dt.datetime.fromisoformat(str(event["timestamp"]))
-        for event in run.entered("DescribeBackupJob")
-    ]
+    return [_stamp(event) for event in run.entered("DescribeBackupJob")]
 
 
 @pytest.fixture
@@ -88,17 +90,42 @@ def test_a_poll_waits_for_a_second_with_room(world: World) -> None:
     assert {_calls(world, second) for second in full} == {GATE}  # none over the gate
 
 
+def test_a_full_gate_thins_the_polls_out_rather_than_going_over_it(world: World) -> None:
+    start = _now()
+    # Every second of the next 400 s full: the first poll (60 s on, up to 15 s of jitter)
+    # finds room only past a quarter of the interval, one interval, two and four on.
+    full = range(start, start + 400)
+    _fill(world, full)
+    instance_id = world.instance()
+    emulator.backup.plan(instance_id, run_seconds=900)
+    run = world.run(instance_id)
+    assert run.status == "SUCCEEDED"
+    polls = _polls(run)
+    assert _second(polls[0]) >= start + 400  # past the full seconds, not through them
+    assert {_calls(world, second) for second in full} == {GATE}  # none over the gate
+    # Its entries: its own seconds, a quarter on, then one, two, four and eight intervals on.
+    reserves = run.entered("ReserveJobPoll")
+    first_poll_entries = [e for e in reserves if _stamp(e) <= polls[0]]
+    assert len(first_poll_entries) == 6
+    assert all(
+        _calls(world, _second(p)) + _calls(world, _second(p) - 1) == 1
+        for p in polls
+        if _second(p) >= start + 400
+    )
+
+
 def test_a_poll_that_finds_no_room_goes_ungated_and_is_counted(world: World) -> None:
     start = _now()
-    _fill(world, range(start, start + 1800))  # every second full
+    _fill(world, range(start, start + 3600))  # every second full for an hour
     instance_id = world.instance()
     emulator.backup.plan(instance_id, run_seconds=300)
     run = world.run(instance_id)
     assert run.status == "SUCCEEDED"
     assert run.output["consistency"] == "application-consistent"
-    # Three entries per poll: its own seconds, a quarter of the interval on, then ungated.
+    # Seven entries per poll: its own seconds, a quarter of the interval on, one, two,
+    # four and eight intervals on, then ungated.
     polls = _polls(run)
-    assert len(run.entered("ReserveJobPoll")) == 3 * len(polls)
+    assert len(run.entered("ReserveJobPoll")) == 7 * len(polls)
     for poll in polls:
         second = _second(poll)
         assert GATE + 1 in (_calls(world, second), _calls(world, second - 1))
