@@ -155,7 +155,7 @@ class Run:
         self.overrun_published = 0
         if request.interval_problem is not None:
             logger.error(request.interval_problem)
-        self.late_start = overrun.late_start(request, previous.chain_started_at)
+        self.late_start = overrun.past_interval(request, previous.chain_started_at)
         if self.late_start is not None and self.hop == 0:
             logger.warning(
                 "run %s at %s began %d s after its scheduled time, later than the schedule's "
@@ -278,7 +278,7 @@ class Run:
         if self.late_start is not None:
             self.overran = self.overrun_reported  # a late start is no overrun
             return
-        elapsed = overrun.elapsed_past(self.request, clock.now())
+        elapsed = overrun.past_interval(self.request, clock.now())
         # An earlier hop's report stands, whatever this hop's clock says.
         self.overran = elapsed is not None or self.overrun_reported
         if elapsed is None or self.overrun_reported:

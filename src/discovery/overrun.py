@@ -24,23 +24,14 @@ from discovery.config import Config
 from discovery.events import Request
 
 
-def elapsed_past(request: Request, now: datetime) -> int | None:
-    """Whole seconds since the run's scheduled time, when more than its interval has
-    passed; None within the interval, or when the interval is not known."""
+def past_interval(request: Request, moment: datetime) -> int | None:
+    """Whole seconds from the run's scheduled time to ``moment``, when more than its
+    interval: a hop's end past it is an overrun, the first hop's start past it a late
+    start. None within the interval, or when the interval is not known."""
     if request.interval_seconds is None:
         return None
-    elapsed = (now - request.scheduled_time).total_seconds()
-    return int(elapsed) if elapsed > request.interval_seconds else None
-
-
-def late_start(request: Request, chain_started_at: datetime) -> int | None:
-    """Whole seconds from the run's scheduled time to its first hop's start, when that
-    start was already past its interval (a late start, not an overrun); None otherwise,
-    or when the interval is not known."""
-    if request.interval_seconds is None:
-        return None
-    late = (chain_started_at - request.scheduled_time).total_seconds()
-    return int(late) if late > request.interval_seconds else None
+    seconds = (moment - request.scheduled_time).total_seconds()
+    return int(seconds) if seconds > request.interval_seconds else None
 
 
 def capacity(interval_seconds: int, start_rate_per_second: float) -> int:
@@ -67,7 +58,7 @@ def notification(
     """The run's BackupRunOverrun event (a PublishBatch entry)."""
     name, when = request.schedule_name, request.scheduled_time_text
     interval = request.interval_seconds
-    assert interval is not None  # noqa: S101 - elapsed_past found it past the interval
+    assert interval is not None  # noqa: S101 - past_interval found it past the interval
     rate = cfg.start_rate_per_second
     room = capacity(interval, rate)
     started = int(totals.get("started", 0))
