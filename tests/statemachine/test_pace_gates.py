@@ -54,6 +54,21 @@ def _polls(run) -> list[_dt.datetime]:
     return [_stamp(event) for event in run.entered("DescribeBackupJob")]
 
 
+def _backed_up(world: World, job_seconds: int):
+    """One instance's run with a job of ``job_seconds``, ended SUCCEEDED."""
+    instance_id = world.instance()
+    emulator.backup.plan(instance_id, run_seconds=job_seconds)
+    run = world.run(instance_id)
+    assert run.status == "SUCCEEDED"
+    return run
+
+
+def _alone_in_its_second(world: World, poll: _dt.datetime) -> bool:
+    # The wait ends at the start of the reserved second, so the call lands in it or, a
+    # truncated timestamp late, in the next.
+    return _calls(world, _second(poll)) + _calls(world, _second(poll) - 1) == 1
+
+
 @pytest.fixture
 def world(emulation: emulator.EmulatedClock) -> Iterator[World]:
     with emulated_aws() as fresh:
@@ -61,14 +76,11 @@ def world(emulation: emulator.EmulatedClock) -> Iterator[World]:
 
 
 def test_every_poll_takes_its_place_in_its_second(world: World) -> None:
-    instance_id = world.instance()
-    emulator.backup.plan(instance_id, run_seconds=900)
-    run = world.run(instance_id)
+    run = _backed_up(world, 900)
     assert run.output["consistency"] == "application-consistent"
     polls = _polls(run)
     assert len(polls) >= 3
-    # The wait ends at the start of the reserved second and the call follows at once.
-    assert all(_calls(world, _second(p)) + _calls(world, _second(p) - 1) == 1 for p in polls)
+    assert all(_alone_in_its_second(world, p) for p in polls)
 
 
 def test_a_poll_waits_for_a_second_with_room(world: World) -> None:
@@ -77,11 +89,7 @@ def test_a_poll_waits_for_a_second_with_room(world: World) -> None:
     # three (the unpaced polls would land on a multiple of the interval from here).
     full = [s for s in range(start, start + 1800) if s % 3 != 1]
     _fill(world, full)
-    instance_id = world.instance()
-    emulator.backup.plan(instance_id, run_seconds=900)
-    run = world.run(instance_id)
-    assert run.status == "SUCCEEDED"
-    polls = _polls(run)
+    polls = _polls(_backed_up(world, 900))
     assert len(polls) >= 3
     for poll in polls:
         placed = _second(poll) if _second(poll) % 3 == 1 else _second(poll) - 1
@@ -96,10 +104,7 @@ def test_a_full_gate_thins_the_polls_out_rather_than_going_over_it(world: World)
     # finds room only past a quarter of the interval, one interval, two and four on.
     full = range(start, start + 400)
     _fill(world, full)
-    instance_id = world.instance()
-    emulator.backup.plan(instance_id, run_seconds=900)
-    run = world.run(instance_id)
-    assert run.status == "SUCCEEDED"
+    run = _backed_up(world, 900)
     polls = _polls(run)
     assert _second(polls[0]) >= start + 400  # past the full seconds, not through them
     assert {_calls(world, second) for second in full} == {GATE}  # none over the gate
@@ -107,20 +112,13 @@ def test_a_full_gate_thins_the_polls_out_rather_than_going_over_it(world: World)
     reserves = run.entered("ReserveJobPoll")
     first_poll_entries = [e for e in reserves if _stamp(e) <= polls[0]]
     assert len(first_poll_entries) == 6
-    assert all(
-        _calls(world, _second(p)) + _calls(world, _second(p) - 1) == 1
-        for p in polls
-        if _second(p) >= start + 400
-    )
+    assert all(_alone_in_its_second(world, p) for p in polls if _second(p) >= start + 400)
 
 
 def test_a_poll_that_finds_no_room_goes_ungated_and_is_counted(world: World) -> None:
     start = _now()
     _fill(world, range(start, start + 3600))  # every second full for an hour
-    instance_id = world.instance()
-    emulator.backup.plan(instance_id, run_seconds=300)
-    run = world.run(instance_id)
-    assert run.status == "SUCCEEDED"
+    run = _backed_up(world, 300)
     assert run.output["consistency"] == "application-consistent"
     # Seven entries per poll: its own seconds, a quarter of the interval on, one, two,
     # four and eight intervals on, then ungated.
