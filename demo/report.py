@@ -331,8 +331,8 @@ def check_discovery(cycle: Cycle) -> None:
         cycle.problems.append(f"{cycle.dead_letters} message(s) in the dead-letter queue")
 
 
-# A run's own events (docs/contracts.md 5b): node schedule/<name>, not an instance.
-RUN_EVENT_TYPES = ("BackupRunSummary", "BackupStorm")
+# A run's own events (docs/contracts.md 5 and 5b): node schedule/<name>, not an instance.
+RUN_EVENT_TYPES = ("BackupRunSummary", "BackupStorm", "BackupRunOverrun")
 
 
 def check_delivery(cycle: Cycle, instance_ids: set[str]) -> None:

@@ -13,9 +13,10 @@ invocation the listing's cursor (the next page's NextToken) and the instances it
 but did not start: no hop reads what an earlier hop read. A run that cannot go on
 (no progress, too many hops, a hand-on refused, a fatal error) is reported, never
 dropped: a ``discovery`` notification and the RunIncomplete metric. A run still
-starting when its schedule's next run is due says so once (``overrun``), unless Lambda
-retries the hop that said it (then again, under the same message_key: the same alert);
-a run that began already past its interval is a late start, logged, not an overrun.
+starting when its schedule's next run is due says so once (``overrun``, and the Overran
+metric of the hop that says it), unless Lambda retries the hop that said it (then
+again, under the same message_key: the same alert); a run that began already past its
+interval is a late start, logged, not an overrun.
 
 Time: the context's remaining time is read once, at the start; every later check of
 the deadline, and every wait, goes through ``discovery.clock`` (see its docstring for
@@ -152,6 +153,7 @@ class Run:
         self.hop = previous.hop
         self.overrun_reported = previous.overrun_reported
         self.overran: bool | None = None  # None: not checked yet, or no interval known
+        self.reports_overrun = False  # this hop publishes BackupRunOverrun, or tries to
         self.overrun_published = 0
         if request.interval_problem is not None:
             logger.error(request.interval_problem)
@@ -283,6 +285,7 @@ class Run:
         self.overran = elapsed is not None or self.overrun_reported
         if elapsed is None or self.overrun_reported:
             return
+        self.reports_overrun = True
         totals = report.add_totals(self.previous.totals, self.hop_counts())
         try:
             entry = overrun.notification(
@@ -509,7 +512,11 @@ class Run:
             "not_started": not_started,
             "run_totals": totals,
             "notifications_published": published + self.overrun_published,
-            "overrun": {"overran": self.overran, "reported": self.overrun_reported},
+            "overrun": {
+                "overran": self.overran,
+                "reported": self.overrun_reported,
+                "reporting_hop": self.reports_overrun,
+            },
             "run_ledger": ledger,
             "timings_ms": {
                 "listing": int(self.listing.seconds * 1000),

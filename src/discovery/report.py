@@ -31,6 +31,7 @@ METRICS = {
     "not_started": "NotStarted",
     "cursor_restarts": "CursorRestarts",
 }
+OVERRAN = "Overran"
 # Summed over the hops of one run (run_totals); deferred ones are counted when done.
 TOTALS = (
     "discovered",
@@ -62,6 +63,16 @@ def add_totals(totals: dict[str, Any], hop: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def overran(summary: dict[str, Any]) -> int:
+    """1 on the hop that reports the run's overrun (publishes its BackupRunOverrun, or
+    tries to), else 0. Not 1 on every later hop too: like the counts, whose sum over a
+    run's hops is the run's, Sum per period then counts overrunning runs, not hops (a
+    number the function's timeout sets as much as the fleet)."""
+    overrun = summary.get("overrun") or {}
+    # Compared with True, not converted: overran is None where the run was not checked.
+    return int(overrun.get("overran") is True and overrun.get("reporting_hop") is True)
+
+
 def emf(summary: dict[str, Any], name_prefix: str, now_ms: int | None = None) -> dict[str, Any]:
     return {
         "_aws": {
@@ -70,13 +81,16 @@ def emf(summary: dict[str, Any], name_prefix: str, now_ms: int | None = None) ->
                 {
                     "Namespace": NAMESPACE,
                     "Dimensions": [["NamePrefix", "ScheduleName"]],
-                    "Metrics": [{"Name": name, "Unit": "Count"} for name in METRICS.values()],
+                    "Metrics": [
+                        {"Name": name, "Unit": "Count"} for name in (*METRICS.values(), OVERRAN)
+                    ],
                 }
             ],
         },
         "NamePrefix": name_prefix,
         "ScheduleName": summary["schedule_name"],
         **{name: int(summary.get(key, 0)) for key, name in METRICS.items()},
+        OVERRAN: overran(summary),
     }
 
 

@@ -201,8 +201,10 @@ def test_summary_is_one_log_line_and_metrics_are_emf(aws, caplog, emf):
         "RunIncomplete",
         "NotStarted",
         "CursorRestarts",
+        "Overran",
     }
     assert metrics["RunIncomplete"] == metrics["NotStarted"] == metrics["CursorRestarts"] == 0
+    assert metrics["Overran"] == 0  # no interval_seconds: not checked
     assert metrics["Started"] == 2
     assert metrics["Skipped"] == 1
     assert metrics["ScheduleName"] == "nightly"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from discovery import clients, clock, config, events, handler, overrun, runsummary
+from discovery import clients, clock, config, events, handler, overrun, report, runsummary
 from discovery.ledger import RunRecord
 from tests.discovery import fleet
 from tests.discovery.support import FakeContext, VirtualClock, budget, schedule_event
@@ -60,7 +60,15 @@ def overruns(env: Any) -> list[dict[str, Any]]:
     return [m for m in env.messages() if m["type"] == "BackupRunOverrun"]
 
 
-def test_a_run_past_its_interval_reports_the_overrun_once_across_hops(paced, run_clock):
+def not_checked(reported: bool = False) -> dict[str, Any]:
+    return {"overran": None, "reported": reported, "reporting_hop": False}
+
+
+def within(reported: bool = False) -> dict[str, Any]:
+    return {"overran": False, "reported": reported, "reporting_hop": False}
+
+
+def test_a_run_past_its_interval_reports_the_overrun_once_across_hops(paced, run_clock, emf):
     ids = fleet.make(50, {TAG: "nightly"})
 
     # Begins 5 s before the interval ends; its first hop (about 20 s) ends past it.
@@ -69,7 +77,12 @@ def test_a_run_past_its_interval_reports_the_overrun_once_across_hops(paced, run
     assert len(summaries) >= 2
     assert paced.started_ids() == sorted(ids)  # the report stopped no start
     (message,) = overruns(paced)
-    assert all(s["overrun"] == {"overran": True, "reported": True} for s in summaries)
+    assert [s["overrun"] for s in summaries] == [
+        {"overran": True, "reported": True, "reporting_hop": hop == 0}
+        for hop in range(len(summaries))
+    ]
+    # Once a run, as the event: the later hops still overran, but Sum counts runs.
+    assert [m["Overran"] for m in emf()] == [1] + [0] * (len(summaries) - 1)
     assert [s["notifications_published"] for s in summaries[:2]] == [1, 0]
     scheduled = events.format_time(START - timedelta(seconds=3600 - 5))
     assert message["node"] == "schedule/nightly"
@@ -116,32 +129,34 @@ def test_the_first_hop_past_the_interval_reports_it(paced, run_clock):
     summaries = paced.drive(event_at(3600 - 130, interval_seconds=3600), budget(100))
 
     assert len(summaries) == 2
-    assert summaries[0]["overrun"] == {"overran": False, "reported": False}
-    assert summaries[1]["overrun"] == {"overran": True, "reported": True}
+    assert summaries[0]["overrun"] == within()
+    assert summaries[1]["overrun"] == {"overran": True, "reported": True, "reporting_hop": True}
     (message,) = overruns(paced)
     info = json.loads(message["additional_info"])
     assert info["hop"] == "1"
     assert info["started"] == str(summaries[1]["run_totals"]["started"]) == "150"
 
 
-def test_a_run_within_its_interval_reports_no_overrun(paced, run_clock):
+def test_a_run_within_its_interval_reports_no_overrun(paced, run_clock, emf):
     fleet.make(50, {TAG: "nightly"})
 
     summaries = paced.drive(event_at(60, interval_seconds=86400), budget(20))
 
     assert len(summaries) >= 2
     assert overruns(paced) == []
-    assert all(s["overrun"] == {"overran": False, "reported": False} for s in summaries)
+    assert all(s["overrun"] == within() for s in summaries)
+    assert [m["Overran"] for m in emf()] == [0] * len(summaries)
 
 
-def test_a_schedule_input_without_an_interval_reports_no_overrun(paced, run_clock):
+def test_a_schedule_input_without_an_interval_reports_no_overrun(paced, run_clock, emf):
     fleet.make(30, {TAG: "nightly"})
 
     summaries = paced.drive(event_at(3 * 86400), budget(20))
 
     assert len(summaries) >= 2
     assert overruns(paced) == []
-    assert all(s["overrun"] == {"overran": None, "reported": False} for s in summaries)
+    assert all(s["overrun"] == not_checked() for s in summaries)
+    assert [m["Overran"] for m in emf()] == [0] * len(summaries)
 
 
 @pytest.mark.parametrize("value", [0, -5, 3600.5, "86400", True, None, [3600]])
@@ -156,7 +171,7 @@ def test_a_malformed_interval_is_ignored_and_logged_not_the_run_lost(aws, run_cl
     assert aws.messages() == []  # neither rejected nor reported as overrun
     assert summary["interval_seconds_ignored"].startswith("interval_seconds=")
     assert "must be a whole number of seconds >= 1" in summary["interval_seconds_ignored"]
-    assert summary["overrun"] == {"overran": None, "reported": False}
+    assert summary["overrun"] == not_checked()
     logged = [r for r in caplog.records if r.getMessage().startswith("interval_seconds=")]
     assert [r.levelno for r in logged] == [logging.ERROR]
 
@@ -191,7 +206,9 @@ def failing_overrun_publishes(times: int) -> list[int]:
     return failed
 
 
-def test_a_failed_publish_stops_no_start_and_the_next_hop_tries_again(paced, run_clock, caplog):
+def test_a_failed_publish_stops_no_start_and_the_next_hop_tries_again(
+    paced, run_clock, caplog, emf
+):
     ids = fleet.make(50, {TAG: "nightly"})
     failed = failing_overrun_publishes(times=1)
     caplog.set_level(logging.ERROR)
@@ -200,15 +217,17 @@ def test_a_failed_publish_stops_no_start_and_the_next_hop_tries_again(paced, run
 
     assert failed == [1]
     assert paced.started_ids() == sorted(ids)
-    assert summaries[0]["overrun"] == {"overran": True, "reported": False}
-    assert summaries[1]["overrun"] == {"overran": True, "reported": True}
+    assert summaries[0]["overrun"] == {"overran": True, "reported": False, "reporting_hop": True}
+    assert summaries[1]["overrun"] == {"overran": True, "reported": True, "reporting_hop": True}
+    # Each hop that tried to publish says so: the metric sees what the lost message said.
+    assert [m["Overran"] for m in emf()][:2] == [1, 1]
     assert [s["status"] for s in summaries] == ["done"] * len(summaries)
     (message,) = overruns(paced)
     assert json.loads(message["additional_info"])["hop"] == "1"
     assert any("BackupRunOverrun was not published" in r.getMessage() for r in caplog.records)
 
 
-def test_a_publish_failing_throughout_loses_no_start(paced, run_clock):
+def test_a_publish_failing_throughout_loses_no_start(paced, run_clock, emf):
     ids = fleet.make(50, {TAG: "nightly"})
     failed = failing_overrun_publishes(times=1000)
 
@@ -217,6 +236,7 @@ def test_a_publish_failing_throughout_loses_no_start(paced, run_clock):
     assert len(failed) == len(summaries) >= 2  # each hop tried once
     assert paced.started_ids() == sorted(ids)
     assert overruns(paced) == []
+    assert [m["Overran"] for m in emf()] == [1] * len(summaries)  # no message: the metric
     assert summaries[-1]["run_complete"] is True
 
 
@@ -302,7 +322,7 @@ def test_a_run_that_began_past_its_interval_is_a_late_start_not_an_overrun(
     assert len(summaries) >= 2
     assert paced.started_ids() == sorted(ids)
     assert overruns(paced) == []
-    assert all(s["overrun"] == {"overran": False, "reported": False} for s in summaries)
+    assert all(s["overrun"] == within() for s in summaries)
     assert [s["late_start_seconds"] for s in summaries] == [7200] * len(summaries)
     (logged,) = [r for r in caplog.records if LATE_START in r.getMessage()]  # hop 0 only
     assert logged.levelno == logging.WARNING
@@ -348,10 +368,10 @@ def test_a_dry_run_past_its_interval_publishes_nothing(paced, run_clock):
     assert paced.messages() == []
     assert paced.started_ids() == []
     assert all(s["status"] == "dry_run" for s in summaries)
-    assert all(s["overrun"] == {"overran": None, "reported": False} for s in summaries)
+    assert all(s["overrun"] == not_checked() for s in summaries)
 
 
-def test_a_later_hop_keeps_the_overrun_an_earlier_hop_reported(paced, run_clock):
+def test_a_later_hop_keeps_the_overrun_an_earlier_hop_reported(paced, run_clock, emf):
     # Hop 0 reported the overrun; this hop's clock is behind (100 s after the scheduled
     # time, within the interval): it must not say the run did not overrun.
     fleet.make(5, {TAG: "nightly"})
@@ -359,9 +379,11 @@ def test_a_later_hop_keeps_the_overrun_an_earlier_hop_reported(paced, run_clock)
 
     (summary,) = paced.drive(event, FakeContext())
 
-    assert summary["overrun"] == {"overran": True, "reported": True}
+    assert summary["overrun"] == {"overran": True, "reported": True, "reporting_hop": False}
     assert summary["notifications_published"] == 0
     assert overruns(paced) == []
+    (metrics,) = emf()
+    assert metrics["Overran"] == 0  # hop 0 counted it
 
 
 def test_a_continuation_without_overrun_reported_parses_as_false():
@@ -390,3 +412,27 @@ def test_a_continuation_without_overrun_reported_parses_as_false():
 def test_the_capacity_is_the_floor_of_the_exact_decimal_product(interval, rate, expected):
     # As Terraform's floor(interval * rate), computed in decimal big floats.
     assert overrun.capacity(interval, rate) == expected
+
+
+@pytest.mark.parametrize(
+    ("overrun_field", "expected"),
+    [
+        ({"overran": True, "reported": True, "reporting_hop": True}, 1),
+        ({"overran": True, "reported": False, "reporting_hop": True}, 1),  # publish failed
+        ({"overran": True, "reported": True, "reporting_hop": False}, 0),  # a later hop
+        ({"overran": False, "reported": False, "reporting_hop": False}, 0),
+        ({"overran": None, "reported": False, "reporting_hop": False}, 0),
+        ({"overran": None}, 0),
+        (None, 0),
+    ],
+)
+def test_the_overran_metric_is_1_on_the_hop_that_reports_the_overrun(overrun_field, expected):
+    summary: dict[str, Any] = {"schedule_name": "nightly", "started": 3}
+    if overrun_field is not None:
+        summary["overrun"] = overrun_field
+
+    document = report.emf(summary, "acb", now_ms=0)
+
+    assert document["Overran"] == expected
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    assert {"Name": "Overran", "Unit": "Count"} in directive["Metrics"]
