@@ -138,12 +138,36 @@ def budget_floor(run: FleetRun) -> tuple[float, str]:
     return round(floors.get(api, 0.0), 3), api
 
 
+def slot_floor(run: FleetRun) -> tuple[float | None, float]:
+    """The mean freeze window of the frozen instances, and the slots' floor.
+
+    An instance is frozen only once it holds a slot and never waits for the budget while
+    frozen, so the slots must hold every freeze window of the run one after another: the
+    run cannot have its last thaw sooner than the windows' sum over the slots, whatever
+    the start pace, nor its completion sooner than that plus the last job's own time.
+    """
+    windows = [
+        i.frozen_seconds for i in run.instances if any(f["end"] is not None for f in i.freezes)
+    ]
+    mean = round(sum(windows) / len(windows), 3) if windows else None
+    return mean, round(sum(windows) / max(1, run.config.freeze_slots), 3)
+
+
 def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
     """Issue 10's figures for ``run``, compared with ``baseline`` (no quotas) when given."""
     n = len(run.instances)
     rates = budgets(run)
     floor, floor_api = budget_floor(run)
     completion = completion_seconds(run)
+    window_mean, floor_of_slots = slot_floor(run)
+    last_thaw = round(
+        max(
+            (f["end"] for i in run.instances for f in i.freezes if f["end"] is not None),
+            default=run.discovery.started_at,
+        )
+        - run.discovery.started_at,
+        3,
+    )
     excess = [e for e in (freeze_excess(i) for i in run.instances) if e is not None]
     literal = [e for e in (freeze_excess_literal(i) for i in run.instances) if e is not None]
     covered = [
@@ -169,14 +193,15 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
         "budget_floor_seconds": floor,
         # The part of the run the budget paces: until the last freeze ended (the backup
         # jobs then run on AWS Backup's time, not the budget's).
-        "last_thaw_seconds": round(
-            max(
-                (f["end"] for i in run.instances for f in i.freezes if f["end"] is not None),
-                default=run.discovery.started_at,
-            )
-            - run.discovery.started_at,
-            3,
-        ),
+        "last_thaw_seconds": last_thaw,
+        # After the last thaw the run waits for AWS Backup's jobs alone: no budget, slot or
+        # pace of the module shortens it.
+        "job_tail_seconds": round(completion - last_thaw, 3),
+        # The least time the slots need for every freeze window of the run, back to back
+        # (slot_floor): against budget_floor_seconds it says what never freezing before a
+        # slot is free costs, whatever the pace.
+        "slot_floor_seconds": floor_of_slots,
+        "freeze_window_mean_seconds": window_mean,
         # What the admission the budget derives allows at best: every instance started at
         # discovery's pace, the last one's freeze the same moment (last_thaw_seconds
         # against it says what the slots and the budget cost beyond the pace).

@@ -154,6 +154,11 @@ def test_a_fleet_with_raised_quotas_keeps_under_the_budgets_they_give(bench: Mod
     assert over == {}
     assert result["freeze_slots"] == 10
     assert result["start_pace_floor_seconds"] == round(6 / 0.33, 3)
+    # The slots hold every window back to back at best: no run thaws its last before that.
+    assert 0 < result["slot_floor_seconds"] <= result["last_thaw_seconds"]
+    assert result["job_tail_seconds"] == round(
+        result["completion_seconds"] - result["last_thaw_seconds"], 3
+    )
     assert invariant_breaches(run) == []
     assert result["throttled_calls"] == 0
     # The start pace reached discovery: six starts 1/0.33 s apart, where the default 0.06 a
