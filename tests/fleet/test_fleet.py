@@ -1,56 +1,77 @@
 """A fleet of instances at once, in virtual time, inside AWS quotas (issue 10).
 
 One run of the real discovery handler and the real definition for FLEET instances with
-quotas on and other tenants taking 30 % of every bucket; the same run again (it must
-give the same figures); and the same fleet with no quota at all (the baseline that
-throttling is measured against). The last two run side by side, the baseline forked.
-No timing is asserted: the figures are virtual seconds and counts.
+quotas on and other tenants taking 30 % of every bucket, and the same fleet with no quota
+at all (the baseline that throttling is measured against). Before them a smaller fleet
+(SMALL), in a process that has run no fleet yet; after the baseline, in another process,
+the small fleet again. Both must give the same run to the instance: whatever an earlier
+run left behind, whichever process ran it, cold or warm, alone or beside another. No
+timing is asserted: the figures are virtual seconds and counts.
 
 Every invariant is asserted, the per-second budgets included.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from emulator.fleet import FleetConfig, FleetRun, run_fleet
 from emulator.fleet_figures import figures, invariant_breaches, peak_frozen
+from emulator.statemachine import TEMPLATE_VARIABLES
 
 # "A few hundred concurrent instances" (issue 10): with the module's default budget (2
 # freeze slots, 0.06 starts a second) 200 keep both slots busy for most of the run and
-# about 50 executions in their job wait at once. Each execution costs moto's interpreter
-# about 0.2 s of CPU untraced (tests/conftest.py pauses coverage here), and this module
-# runs three fleets: about 100 s of CPU.
+# about 110 executions in their job wait at once. Each execution costs moto's interpreter
+# about 0.2 s of CPU untraced (tests/conftest.py pauses coverage here); a process's first
+# fleet pays for moto's and botocore's lazy loading on top.
 FLEET = 200
 CONFIG = FleetConfig(instances=FLEET, seed=11, other_tenants=0.3)
-# A bound on a hang, not a timing assertion: three fleets in two processes on a loaded
+# Determinism needs contention, not size: at 60 instances 47 wait for a freeze slot, all 60
+# are in their job wait at once and discovery hands on once, a start in flight tried again
+# by the next invocation. Two of them cost about 25 s of CPU, where a second run of FLEET
+# (the check before) cost 40.
+SMALL = dataclasses.replace(CONFIG, instances=60)
+# A bound on a hang, not a timing assertion: four fleets in two processes on a loaded
 # two-core machine.
 pytestmark = pytest.mark.timeout(1200)
 
 
-def _figures_of(config: FleetConfig) -> dict[str, Any]:
-    result = figures(run_fleet(config), None)
-    result.pop("harness")
-    return result
+def _what_must_not_vary(run: FleetRun) -> dict[str, Any]:
+    """The run, to the instance and the second: its figures, every instance's execution
+    and freezes, every API's calls a second, every discovery invocation's summary."""
+    result = figures(run, None)
+    result.pop("harness")  # the host's wall and CPU seconds
+    return {
+        "figures": result,
+        "instances": [dataclasses.asdict(i) for i in run.instances],
+        "calls_per_second": {api: sorted(log.per_second.items()) for api, log in run.apis.items()},
+        "discovery": run.discovery.summaries,
+    }
+
+
+def _baseline_then_small() -> tuple[FleetRun, dict[str, Any]]:
+    baseline = run_fleet(dataclasses.replace(CONFIG, quotas=False))
+    return baseline, _what_must_not_vary(run_fleet(SMALL))
 
 
 @pytest.fixture(scope="module")
 def runs(fleet_hooks: None) -> dict[str, Any]:
-    """The run, then the same run again (here) and the baseline (forked) at the same time.
+    """The small fleet; then the run (here) beside the baseline and the small fleet again
+    (forked, one after the other).
 
-    A process's first fleet pays for moto's and botocore's lazy loading, a third of its
-    CPU: forked after the first run, the baseline starts warm. The same run again in the
-    same process must give the same figures whatever the first one left behind."""
-    run = run_fleet(CONFIG)
+    A process's first fleet pays for moto's and botocore's lazy loading: the small one pays
+    it, and the child, forked after it, starts warm."""
+    small = run_fleet(SMALL)
     context = multiprocessing.get_context("fork")
     with context.Pool(1) as pool:
-        baseline = pool.apply_async(run_fleet, (replace(CONFIG, quotas=False),))
-        again = _figures_of(CONFIG)
-        return {"run": run, "again": again, "baseline": baseline.get()}
+        forked = pool.apply_async(_baseline_then_small)
+        run = run_fleet(CONFIG)
+        baseline, small_again = forked.get()
+    return {"run": run, "baseline": baseline, "small": small, "small_again": small_again}
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +121,34 @@ def test_the_calls_were_metered_against_their_quotas(run: FleetRun, result: dict
     assert all(log.quota.rate > 0 for log in run.apis.values())
 
 
-def test_the_same_seed_gives_the_same_figures(runs: dict[str, Any]) -> None:
-    first = figures(runs["run"], None)
-    first.pop("harness")
-    assert first == runs["again"]
+def _most_at_once(intervals: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = current = 0
+    for _, step in edges:
+        current += step
+        most = max(most, current)
+    return most
+
+
+def test_the_small_fleet_contends_as_the_large_one_does(runs: dict[str, Any]) -> None:
+    # What makes the comparison below worth making: executions that interleave on the
+    # scheduler, queue for the slots (each try at a random slot) and hand on between
+    # discovery invocations, where a run that depends on the host's speed would diverge.
+    small: FleetRun = runs["small"]
+    assert peak_frozen(small) == small.config.freeze_slots
+    slot_wait = TEMPLATE_VARIABLES["slot_wait_seconds"]
+    frozen = [i for i in small.instances if i.freezes]
+    waited = [i for i in frozen if i.freezes[0]["start"] - i.started > slot_wait]
+    assert len(waited) > SMALL.instances // 2
+    job_waits = [(i.freezes[-1]["end"], i.stopped) for i in frozen]
+    assert _most_at_once(job_waits) > SMALL.instances // 2
+    assert len(small.discovery.summaries) > 1
+
+
+def test_the_same_seed_gives_the_same_run_cold_and_after_other_runs_elsewhere(
+    runs: dict[str, Any],
+) -> None:
+    assert _what_must_not_vary(runs["small"]) == runs["small_again"]
 
 
 def test_no_instance_is_degraded_by_throttling(result: dict[str, Any]) -> None:
