@@ -43,10 +43,10 @@ LOOP_DEVICES = ("ssm", "e2e/test_e2e_demo.py", "restore_validation/test_restore_
 UNTRACED = ("statemachine", "emulator", "ssm", "e2e", "demo", "fleet")
 TRACED = ("statemachine/test_run_ledger.py", "statemachine/schedule_run.py")
 # Relative to tests/: the groups queued right after the loop-device group, the longest first
-# (set-up wall time in `make test` on 2 cores, 1e3548f: the fleet's 200 instances 192 s, two
-# slots pacing them; the smoke 147 s, mostly waiting; the others compute less). The smoke
-# still goes first: it mostly waits, so the fleet's computing overlaps it; queued the other
-# way round, `make test` took 35 s longer (c6ddcf5).
+# (set-up wall time in `make test` on 2 cores, 3516f59: the fleet's two 200-instance runs and
+# two of 60 179 s, two slots pacing them; the smoke 153 s, mostly waiting; the others compute
+# less). The smoke still goes first: it mostly waits, so the fleet's computing overlaps it;
+# queued the other way round, `make test` took 35 s longer (c6ddcf5).
 FIRST = (
     "e2e/test_smoke_e2e.py",
     "fleet/test_fleet.py",
