@@ -139,18 +139,22 @@ def budget_floor(run: FleetRun) -> tuple[float, str]:
 
 
 def slot_floor(run: FleetRun) -> tuple[float | None, float]:
-    """The mean freeze window of the frozen instances, and the slots' floor.
+    """The frozen instances' mean time frozen (all of an instance's windows), and the
+    slots' floor.
 
     An instance is frozen only once it holds a slot and never waits for the budget while
     frozen, so the slots must hold every freeze window of the run one after another: the
     run cannot have its last thaw sooner than the windows' sum over the slots, whatever
-    the start pace, nor its completion sooner than that plus the last job's own time.
+    the start pace. Over the slots, or over the most instances frozen at once where that
+    is more (a slot handed back while its holder stays frozen: an invariant breach, but
+    the floor still holds).
     """
-    windows = [
+    frozen = [
         i.frozen_seconds for i in run.instances if any(f["end"] is not None for f in i.freezes)
     ]
-    mean = round(sum(windows) / len(windows), 3) if windows else None
-    return mean, round(sum(windows) / max(1, run.config.freeze_slots), 3)
+    mean = round(sum(frozen) / len(frozen), 3) if frozen else None
+    at_once = max(1, run.config.freeze_slots, peak_frozen(run))
+    return mean, round(sum(frozen) / at_once, 3)
 
 
 def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
@@ -194,8 +198,8 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
         # The part of the run the budget paces: until the last freeze ended (the backup
         # jobs then run on AWS Backup's time, not the budget's).
         "last_thaw_seconds": last_thaw,
-        # After the last thaw the run waits for AWS Backup's jobs alone: no budget, slot or
-        # pace of the module shortens it.
+        # After the last thaw: AWS Backup's jobs, and the job polls' wait to see them end
+        # (the polls' interval grows to 20 minutes); no freeze slot or start pace shortens it.
         "job_tail_seconds": round(completion - last_thaw, 3),
         # The least time the slots need for every freeze window of the run, back to back
         # (slot_floor): against budget_floor_seconds it says what never freezing before a
@@ -266,19 +270,23 @@ def figures(run: FleetRun, baseline: FleetRun | None) -> dict[str, Any]:
     return result
 
 
-def peak_frozen(run: FleetRun) -> int:
-    """The most instances frozen at the same moment."""
+def most_at_once(intervals: list[tuple[float, float | None]]) -> int:
+    """The most intervals open at the same moment (an open end: still open)."""
     edges = sorted(
         (moment, step)
-        for i in run.instances
-        for f in i.freezes
-        for moment, step in ((f["start"], 1), (f["end"] if f["end"] is not None else 1e18, -1))
+        for start, end in intervals
+        for moment, step in ((start, 1), (end if end is not None else math.inf, -1))
     )
     peak = current = 0
     for _, step in edges:  # at a tie an end (-1) sorts first: a slot handed on is not two
         current += step
         peak = max(peak, current)
     return peak
+
+
+def peak_frozen(run: FleetRun) -> int:
+    """The most instances frozen at the same moment."""
+    return most_at_once([(f["start"], f["end"]) for i in run.instances for f in i.freezes])
 
 
 def invariant_breaches(run: FleetRun) -> list[str]:

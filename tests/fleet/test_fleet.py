@@ -3,7 +3,7 @@
 One run of the real discovery handler and the real definition for FLEET instances with
 quotas on and other tenants taking 30 % of every bucket, and the same fleet with no quota
 at all (the baseline that throttling is measured against). Before them a smaller fleet
-(SMALL), in a process that has run no fleet yet; after the baseline, in another process,
+(SMALL), usually the first fleet of its process; after the baseline, in another process,
 the small fleet again. Both must give the same run to the instance: whatever an earlier
 run left behind, whichever process ran it, cold or warm, alone or beside another. No
 timing is asserted: the figures are virtual seconds and counts.
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from emulator.fleet import FleetConfig, FleetRun, run_fleet
-from emulator.fleet_figures import figures, invariant_breaches, peak_frozen
+from emulator.fleet_figures import figures, invariant_breaches, most_at_once, peak_frozen
 from emulator.statemachine import TEMPLATE_VARIABLES
 
 # "A few hundred concurrent instances" (issue 10): with the module's default budget (2
@@ -38,6 +38,7 @@ SMALL = dataclasses.replace(CONFIG, instances=60)
 # A bound on a hang, not a timing assertion: four fleets in two processes on a loaded
 # two-core machine.
 pytestmark = pytest.mark.timeout(1200)
+FORKED_TIMEOUT = 1100
 
 
 def _what_must_not_vary(run: FleetRun) -> dict[str, Any]:
@@ -64,13 +65,15 @@ def runs(fleet_hooks: None) -> dict[str, Any]:
     (forked, one after the other).
 
     A process's first fleet pays for moto's and botocore's lazy loading: the small one pays
-    it, and the child, forked after it, starts warm."""
+    it (unless this worker ran a fleet before), and the child, forked after it, starts warm.
+    A child that dies (killed for memory) fails the fixture at the timeout's bound instead of
+    leaving it to pytest's."""
     small = run_fleet(SMALL)
     context = multiprocessing.get_context("fork")
     with context.Pool(1) as pool:
         forked = pool.apply_async(_baseline_then_small)
         run = run_fleet(CONFIG)
-        baseline, small_again = forked.get()
+        baseline, small_again = forked.get(timeout=FORKED_TIMEOUT)
     return {"run": run, "baseline": baseline, "small": small, "small_again": small_again}
 
 
@@ -121,15 +124,6 @@ def test_the_calls_were_metered_against_their_quotas(run: FleetRun, result: dict
     assert all(log.quota.rate > 0 for log in run.apis.values())
 
 
-def _most_at_once(intervals: list[tuple[float, float]]) -> int:
-    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    most = current = 0
-    for _, step in edges:
-        current += step
-        most = max(most, current)
-    return most
-
-
 def test_the_small_fleet_contends_as_the_large_one_does(runs: dict[str, Any]) -> None:
     # What makes the comparison below worth making: executions that interleave on the
     # scheduler, queue for the slots (each try at a random slot) and hand on between
@@ -141,7 +135,7 @@ def test_the_small_fleet_contends_as_the_large_one_does(runs: dict[str, Any]) ->
     waited = [i for i in frozen if i.freezes[0]["start"] - i.started > slot_wait]
     assert len(waited) > SMALL.instances // 2
     job_waits = [(i.freezes[-1]["end"], i.stopped) for i in frozen]
-    assert _most_at_once(job_waits) > SMALL.instances // 2
+    assert most_at_once(job_waits) > SMALL.instances // 2
     assert len(small.discovery.summaries) > 1
 
 

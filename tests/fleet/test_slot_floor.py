@@ -36,8 +36,15 @@ def test_the_windows_of_every_frozen_instance_are_shared_among_the_slots() -> No
 
 
 def test_a_freeze_still_open_counts_nothing() -> None:
-    run = _run(1, _instance(0, (0.0, None)), _instance(1, (3.0, 10.5)))
-    assert slot_floor(run) == (7.5, 7.5)
+    run = _run(2, _instance(0, (0.0, None)), _instance(1, (3.0, 10.5)))
+    assert slot_floor(run) == (7.5, 3.75)
+
+
+def test_more_instances_frozen_at_once_than_slots_share_the_floor_among_them() -> None:
+    # A slot handed back while its holder stays frozen (an invariant breach): three frozen
+    # at once on one slot. Over the one slot the floor (36 s) would pass the last thaw (22 s).
+    run = _run(1, _instance(0, (0.0, 12.0)), _instance(1, (5.0, 17.0)), _instance(2, (10.0, 22.0)))
+    assert slot_floor(run) == (12.0, 12.0)
 
 
 def test_a_run_that_froze_nothing_has_no_mean_and_a_zero_floor() -> None:
