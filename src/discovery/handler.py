@@ -153,7 +153,6 @@ class Run:
         self.hop = previous.hop
         self.overrun_reported = previous.overrun_reported
         self.overran: bool | None = None  # None: not checked yet, or no interval known
-        self.reports_overrun = False  # this hop publishes BackupRunOverrun, or tries to
         self.overrun_published = 0
         if request.interval_problem is not None:
             logger.error(request.interval_problem)
@@ -285,7 +284,6 @@ class Run:
         self.overran = elapsed is not None or self.overrun_reported
         if elapsed is None or self.overrun_reported:
             return
-        self.reports_overrun = True
         totals = report.add_totals(self.previous.totals, self.hop_counts())
         try:
             entry = overrun.notification(
@@ -307,6 +305,12 @@ class Run:
                 "next hop, if any, tries again",
                 self.run_name,
             )
+
+    @property
+    def reports_overrun(self) -> bool:
+        """This hop found the run past its interval and no earlier hop had published it:
+        it publishes the run's BackupRunOverrun, or tried to (check_overrun)."""
+        return self.overran is True and not self.previous.overrun_reported
 
     @property
     def run_name(self) -> str:

@@ -68,9 +68,8 @@ def overran(summary: dict[str, Any]) -> int:
     tries to), else 0. Not 1 on every later hop too: like the counts, whose sum over a
     run's hops is the run's, Sum per period then counts overrunning runs, not hops (a
     number the function's timeout sets as much as the fleet)."""
-    overrun = summary.get("overrun") or {}
-    # Compared with True, not converted: overran is None where the run was not checked.
-    return int(overrun.get("overran") is True and overrun.get("reporting_hop") is True)
+    # The hop that reports it is one that found the run overran (handler.reports_overrun).
+    return int((summary.get("overrun") or {}).get("reporting_hop") is True)
 
 
 def emf(summary: dict[str, Any], name_prefix: str, now_ms: int | None = None) -> dict[str, Any]:
